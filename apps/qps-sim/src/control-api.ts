@@ -1,0 +1,123 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { SimSession } from './population.js';
+import type { SimulatedServer } from './qps-server.js';
+import { type Fault, faultSchema } from './sim-config.js';
+
+export interface ControlState {
+  servers: Array<SimulatedServer & { qpsHost: () => string }>;
+  setGlobalFault(fault: Fault | undefined): void;
+  step(count: number): void;
+}
+
+const sessionSchema = z.looseObject({
+  UserDirectory: z.string(),
+  UserId: z.string(),
+  SessionId: z.string(),
+  Attributes: z.array(z.record(z.string(), z.string())).default([]),
+});
+
+/**
+ * Plain HTTP on 127.0.0.1 for tests and benchmarks: read request counts, set a proxy's exact sessions,
+ * switch faults on and off, step the churn. Prefixes are percent-encoded path segments (`%2F`, `%2Fhdr`).
+ *
+ *   GET    /state
+ *   GET    /servers/:server/proxies/:prefix
+ *   PUT    /servers/:server/proxies/:prefix/sessions   [session, ...]
+ *   PUT    /servers/:server/proxies/:prefix/fault      {mode, status, delayMs, bytes, rate}   (DELETE clears)
+ *   PUT    /servers/:server/proxies/:prefix/latency    {latencyMs}
+ *   PUT    /fault                                      fault for every proxy                 (DELETE clears)
+ *   POST   /step?count=n                               churn steps
+ *   POST   /stats/reset
+ */
+export function createControlApi(state: ControlState): Server {
+  return createServer((req, res) => {
+    route(state, req, res).catch((error: unknown) => json(res, 400, { error: (error as Error).message }));
+  });
+}
+
+async function route(state: ControlState, req: IncomingMessage, res: ServerResponse) {
+  const url = new URL(req.url ?? '/', 'http://control');
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const method = req.method ?? 'GET';
+
+  if (method === 'GET' && parts[0] === 'state') return json(res, 200, describe(state));
+  if (parts[0] === 'fault' && parts.length === 1) {
+    state.setGlobalFault(method === 'DELETE' ? undefined : faultSchema.parse(await readJson(req)));
+    return json(res, 200, { ok: true });
+  }
+  if (method === 'POST' && parts[0] === 'step') {
+    state.step(Number(url.searchParams.get('count') ?? '1'));
+    return json(res, 200, { ok: true });
+  }
+  if (method === 'POST' && parts[0] === 'stats' && parts[1] === 'reset') {
+    for (const server of state.servers) {
+      server.forbidden.count = 0;
+      server.unknownPrefix.count = 0;
+      server.connections.count = 0;
+      for (const proxy of server.proxies.values())
+        proxy.stats = { requests: 0, active: proxy.stats.active, maxActive: 0, times: [], xrfkeys: [] };
+    }
+    return json(res, 200, { ok: true });
+  }
+  if (parts[0] === 'servers' && parts[2] === 'proxies' && parts[1] && parts[3]) {
+    const server = state.servers.find((s) => s.name === parts[1]);
+    const proxy = server?.proxies.get(parts[3]);
+    if (!server || !proxy) return json(res, 404, { error: `no proxy ${parts[3]} on server ${parts[1]}` });
+    switch (`${method} ${parts[4] ?? ''}`) {
+      case 'GET ':
+        return json(res, 200, {
+          sessions: proxy.population.sessions(),
+          stats: proxy.stats,
+          fault: proxy.fault ?? null,
+        });
+      case 'PUT sessions':
+        proxy.population.setSessions(z.array(sessionSchema).parse(await readJson(req)) as SimSession[]);
+        return json(res, 200, { ok: true, sessions: proxy.population.sessions().length });
+      case 'PUT fault':
+        proxy.fault = faultSchema.parse(await readJson(req));
+        return json(res, 200, { ok: true });
+      case 'DELETE fault':
+        proxy.fault = undefined;
+        return json(res, 200, { ok: true });
+      case 'PUT latency':
+        proxy.latencyMs = z
+          .object({ latencyMs: z.number().int().min(0) })
+          .parse(await readJson(req)).latencyMs;
+        return json(res, 200, { ok: true });
+    }
+  }
+  return json(res, 404, { error: `no route ${method} ${url.pathname}` });
+}
+
+function describe(state: ControlState) {
+  return {
+    servers: state.servers.map((server) => ({
+      name: server.name,
+      qpsHost: server.qpsHost(),
+      forbidden: server.forbidden.count,
+      unknownPrefix: server.unknownPrefix.count,
+      connections: server.connections.count,
+      proxies: [...server.proxies.values()].map((p) => ({
+        prefix: p.population.prefix,
+        sessions: p.population.sessions().length,
+        requests: p.stats.requests,
+        maxActive: p.stats.maxActive,
+        times: p.stats.times,
+        xrfkeys: p.stats.xrfkeys,
+      })),
+    })),
+  };
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+}
+
+function json(res: ServerResponse, status: number, body: unknown) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,206 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { ProxyPopulation } from './population.js';
+import type { Fault } from './sim-config.js';
+
+const XSRF_TEXT = 'XSRF prevention check failed. Possible XSRF discovered.';
+const XRFKEY = /^[0-9A-Za-z]{16}$/;
+const TIMESTAMPS_KEPT = 10_000;
+
+export interface ProxyStats {
+  requests: number;
+  active: number;
+  maxActive: number;
+  /** Request start times (ms since epoch), the most recent ones. */
+  times: number[];
+  /** The Xrfkeys of the most recent requests. */
+  xrfkeys: string[];
+}
+
+export interface SimulatedProxy {
+  population: ProxyPopulation;
+  latencyMs: number;
+  fault: Fault | undefined;
+  stats: ProxyStats;
+}
+
+export interface SimulatedServer {
+  name: string;
+  proxies: Map<string, SimulatedProxy>;
+  /** Applies to every proxy of every server when set (control API). */
+  globalFault: () => Fault | undefined;
+  forbidden: { count: number };
+  unknownPrefix: { count: number };
+  /** TLS connections accepted (keep-alive clients open few). */
+  connections: { count: number };
+}
+
+export interface TlsFiles {
+  key: Buffer;
+  cert: Buffer;
+  ca: Buffer;
+}
+
+/**
+ * An HTTPS server that answers like Qlik Sense's QPS on port 4243: client certificate required and
+ * checked against the CA, Xrfkey query parameter and header must match, `/qps[/<prefix>]/session`.
+ */
+export function createQpsServer(tls: TlsFiles, server: SimulatedServer): Server {
+  const https = createServer(
+    {
+      key: tls.key,
+      cert: tls.cert,
+      ca: tls.ca,
+      requestCert: true,
+      rejectUnauthorized: true,
+      keepAliveTimeout: 30_000,
+    },
+    (req, res) => handle(server, req, res),
+  );
+  https.on('secureConnection', () => {
+    server.connections.count++;
+  });
+  https.on('tlsClientError', () => {
+    // Rejected client certificates are expected (tests send them on purpose).
+  });
+  return https;
+}
+
+function handle(server: SimulatedServer, req: IncomingMessage, res: ServerResponse) {
+  const url = new URL(req.url ?? '/', 'https://qps');
+  const match = /^\/qps(?:\/([^/]+))?\/session\/?$/.exec(url.pathname);
+  if (req.method !== 'GET' || !match) {
+    server.unknownPrefix.count++;
+    return send(res, 404, 'text/plain', 'Not Found');
+  }
+  const prefix = match[1] === undefined ? '/' : `/${safeDecode(match[1])}`;
+  let key: string | null = null;
+  for (const [name, value] of url.searchParams) if (name.toLowerCase() === 'xrfkey') key = value;
+  const header = req.headers['x-qlik-xrfkey'];
+  if (!key || typeof header !== 'string' || key !== header || !XRFKEY.test(key)) {
+    server.forbidden.count++;
+    return send(res, 403, 'text/plain', XSRF_TEXT);
+  }
+  const proxy = server.proxies.get(prefix);
+  if (!proxy) {
+    server.unknownPrefix.count++;
+    return send(res, 404, 'text/plain', 'Not Found');
+  }
+  const stats = proxy.stats;
+  stats.requests++;
+  stats.active++;
+  stats.maxActive = Math.max(stats.maxActive, stats.active);
+  stats.times.push(Date.now());
+  if (stats.times.length > TIMESTAMPS_KEPT) stats.times.splice(0, stats.times.length - TIMESTAMPS_KEPT);
+  stats.xrfkeys.push(key);
+  if (stats.xrfkeys.length > 20) stats.xrfkeys.shift();
+  let done = false;
+  const finish = () => {
+    if (!done) {
+      done = true;
+      stats.active--;
+    }
+  };
+  res.on('close', finish);
+
+  const fault = server.globalFault() ?? proxy.fault;
+  const active = fault && fault.mode !== 'ok' && Math.random() < fault.rate ? fault : undefined;
+  const answer = () => respond(proxy, active, req, res);
+  if (proxy.latencyMs > 0) setTimeout(answer, proxy.latencyMs);
+  else answer();
+}
+
+function respond(proxy: SimulatedProxy, fault: Fault | undefined, req: IncomingMessage, res: ServerResponse) {
+  if (res.destroyed) return;
+  const json = 'application/json; charset=utf-8';
+  switch (fault?.mode) {
+    case undefined:
+    case 'ok':
+      return send(res, 200, json, proxy.population.body());
+    case 'status':
+      return send(res, fault.status, 'text/plain', `Simulated failure ${fault.status}`);
+    case 'html':
+      return send(res, 200, 'text/html', LOGIN_PAGE);
+    case 'object':
+      return send(res, 200, json, JSON.stringify({ error: 'not a session list', sessions: 3 }));
+    case 'truncated': {
+      const body = proxy.population.body();
+      return send(res, 200, json, body.slice(0, Math.max(1, Math.floor(body.length / 2))));
+    }
+    case 'slow':
+      return void setTimeout(() => send(res, 200, json, proxy.population.body()), fault.delayMs);
+    case 'trickle':
+      return trickle(res, proxy.population.body(), fault.delayMs);
+    case 'redirect':
+      res.writeHead(302, {
+        Location: `https://${req.headers.host ?? 'qlik'}/hub/login`,
+        'Content-Length': 0,
+      });
+      return void res.end();
+    case 'reset':
+      return void req.socket.destroy();
+    case 'oversize':
+      return oversize(res, fault.bytes);
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string) {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Sends 8 bytes every `intervalMs`: a connection that is alive but never finishes in time. */
+function trickle(res: ServerResponse, body: string, intervalMs: number) {
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  let offset = 0;
+  const timer = setInterval(
+    () => {
+      if (res.destroyed || offset >= body.length) {
+        clearInterval(timer);
+        if (!res.destroyed) res.end();
+        return;
+      }
+      res.write(body.slice(offset, offset + 8));
+      offset += 8;
+    },
+    Math.max(1, intervalMs),
+  );
+  res.on('close', () => clearInterval(timer));
+}
+
+/** A syntactically valid session array of about `bytes` bytes, streamed without holding it in memory. */
+function oversize(res: ServerResponse, bytes: number) {
+  const item = JSON.stringify({
+    UserDirectory: 'LAB',
+    UserId: 'filler',
+    Attributes: [],
+    SessionId: '0'.repeat(36),
+  });
+  const count = Math.max(1, Math.floor(bytes / (item.length + 1)));
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  let written = 0;
+  res.write('[');
+  const pump = () => {
+    while (written < count) {
+      const chunk = Array.from({ length: Math.min(1000, count - written) }, () => item).join(',');
+      const more = res.write((written > 0 ? ',' : '') + chunk);
+      written += Math.min(1000, count - written);
+      if (!more) return void res.once('drain', pump);
+    }
+    res.end(']');
+  };
+  res.on('error', () => {});
+  pump();
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+const LOGIN_PAGE = `<!DOCTYPE html>
+<html><head><title>Qlik Sense</title></head>
+<body><form method="post" action="/internal_forms_authentication/"><input name="username"><input type="password" name="pwd"></form></body></html>`;

@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+export const faultSchema = z.object({
+  /**
+   * ok: the session list. status: answer `status` (500 by default). html: a Qlik login page with 200.
+   * object: a JSON object with 200. truncated: half the JSON. slow: wait `delayMs`, then answer.
+   * trickle: send the body a few bytes every `delayMs`. redirect: 302 to the hub login. reset: close the
+   * connection. oversize: a JSON array of `bytes` bytes.
+   */
+  mode: z
+    .enum(['ok', 'status', 'html', 'object', 'truncated', 'slow', 'trickle', 'redirect', 'reset', 'oversize'])
+    .default('ok'),
+  status: z.number().int().min(100).max(599).default(500),
+  delayMs: z.number().int().min(0).default(10_000),
+  bytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(64 * 1024 * 1024),
+  /** Share of requests the fault applies to (the others are answered normally). */
+  rate: z.number().min(0).max(1).default(1),
+});
+export type Fault = z.output<typeof faultSchema>;
+
+const proxyDefaults = z.object({
+  sessions: z.number().int().min(0).default(10),
+  /** Distinct users drawn from; fewer users than sessions gives several sessions per user. */
+  users: z.number().int().min(1).default(8),
+  directories: z.array(z.string()).min(1).optional(),
+  /** Mix in user ids and directories with spaces, commas, quotes, backslashes, newlines, emoji... */
+  hostile: z.boolean().default(false),
+  latencyMs: z.number().int().min(0).default(0),
+  /** Share of sessions that end (and are replaced) per churn step. */
+  churnRate: z.number().min(0).max(1).default(0.05),
+  fault: faultSchema.optional(),
+});
+
+// Per-proxy overrides: no defaults here, or every proxy would override the file's `defaults`.
+const proxySchema = z.object({
+  prefix: z.string().regex(/^\/[^/]*$/, 'must be "/" or "/name"'),
+  sessions: z.number().int().min(0).optional(),
+  users: z.number().int().min(1).optional(),
+  directories: z.array(z.string()).min(1).optional(),
+  hostile: z.boolean().optional(),
+  latencyMs: z.number().int().min(0).optional(),
+  churnRate: z.number().min(0).max(1).optional(),
+  fault: faultSchema.optional(),
+});
+
+const serverSchema = z.object({
+  name: z.string().min(1),
+  /** Address to listen on: 127.0.0.1, or 127.0.0.2... to give each simulated server its own host. */
+  listen: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(0),
+  virtualProxies: z.array(proxySchema).min(1),
+});
+
+export const simConfigSchema = z.object({
+  seed: z.number().int().default(1),
+  /** Churn steps happen this often (0: only when asked through the control API). */
+  churnIntervalMs: z.number().int().min(0).default(1000),
+  defaults: proxyDefaults.default(proxyDefaults.parse({})),
+  servers: z.array(serverSchema).min(1),
+});
+
+export type SimConfig = z.output<typeof simConfigSchema>;
+export type ProxyDefaults = z.output<typeof proxyDefaults>;
+export type ProxyConfig = ProxyDefaults & { prefix: string };
+
+export function resolveProxy(
+  config: SimConfig,
+  proxy: SimConfig['servers'][number]['virtualProxies'][number],
+): ProxyConfig {
+  const merged = { ...config.defaults };
+  for (const [key, value] of Object.entries(proxy))
+    if (value !== undefined) Object.assign(merged, { [key]: value });
+  return merged as ProxyConfig;
+}
+
+export function loadSimConfigFile(file: string): SimConfig {
+  return simConfigSchema.parse(parse(readFileSync(file, 'utf8')));
+}
+
+export interface GeneratedLayout {
+  servers: number;
+  proxiesPerServer: number;
+  /** Give server i the address 127.0.0.(i+1) so every simulated server has its own host name. */
+  spreadAddresses: boolean;
+  portBase: number;
+  /** Exact prefixes for every server instead of "/", "/vp1", ... */
+  prefixes?: string[];
+}
+
+/** A config from flags: `servers` servers with `proxiesPerServer` virtual proxies each (`/` first, then `/vp1`...). */
+export function generateSimConfig(
+  layout: GeneratedLayout,
+  defaults: Partial<ProxyDefaults>,
+  seed: number,
+  churnIntervalMs: number,
+): SimConfig {
+  return simConfigSchema.parse({
+    seed,
+    churnIntervalMs,
+    defaults: { ...proxyDefaults.parse({}), ...defaults },
+    servers: Array.from({ length: layout.servers }, (_, s) => ({
+      name: `sense${s + 1}`,
+      listen: layout.spreadAddresses ? `127.0.0.${s + 1}` : '127.0.0.1',
+      port: layout.portBase === 0 ? 0 : layout.portBase + s,
+      virtualProxies: (
+        layout.prefixes ??
+        Array.from({ length: layout.proxiesPerServer }, (_, p) => (p === 0 ? '/' : `/vp${p}`))
+      ).map((prefix) => ({ prefix })),
+    })),
+  });
+}

@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { ConfigError, type ConfigProblem } from './config-error.js';
+import { check } from './validate.js';
+
+/*
+ * Deployment settings that Butler SOS's file does not have. They come from the environment so that
+ * the same config file keeps working with Butler SOS itself; all are optional.
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const port = int(0, 65535);
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+export const commonEnvSchema = z.object({
+  CONFIG_FILE: z.string().min(1).optional(),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.{}-]+$/, 'may only contain letters, digits, "_", ".", "-", "{" and "}"')
+    .default('qsm'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
+  HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  HTTP_PORT: port.optional(),
+  SHUTDOWN_TIMEOUT_MS: int(100).default(8000),
+});
+
+export const pollerEnvSchema = z.object({
+  POLLER_CONCURRENCY: int(1, 10_000).default(100),
+  QPS_TIMEOUT_MS: int(100).optional(),
+  QPS_MAX_RESPONSE_BYTES: int(1024).default(32 * 1024 * 1024),
+});
+
+export const sinkEnvSchema = z.object({
+  SINK_MAX_AGE_MS: int(1000).default(24 * 3600 * 1000),
+  SINK_MAX_BACKOFF_MS: int(100).default(60_000),
+});
+
+export const influxSinkEnvSchema = sinkEnvSchema.extend({
+  INFLUX_CONCURRENCY: int(1, 10_000).default(256),
+  INFLUX_FLUSH_INTERVAL_MS: int(0, 60_000).default(100),
+  INFLUX_PARALLEL_WRITES: int(1, 64).default(2),
+  INFLUX_URL: url(['http:', 'https:']).optional(),
+  INFLUX_CA_FILE: z.string().min(1).optional(),
+  INFLUX_REJECT_UNAUTHORIZED: bool.default(true),
+  INFLUX_USERNAME: z.string().optional(),
+  INFLUX_PASSWORD: z.string().optional(),
+  INFLUX_TOKEN: z.string().optional(),
+  SESSION_ID_HASH_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+});
+
+export const mqttSinkEnvSchema = sinkEnvSchema.extend({
+  MQTT_CONCURRENCY: int(1, 10_000).default(64),
+  MQTT_URL: url(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']).optional(),
+  MQTT_USERNAME: z.string().optional(),
+  MQTT_PASSWORD: z.string().optional(),
+  MQTT_CA_FILE: z.string().min(1).optional(),
+  MQTT_CERT_FILE: z.string().min(1).optional(),
+  MQTT_KEY_FILE: z.string().min(1).optional(),
+  MQTT_REJECT_UNAUTHORIZED: bool.default(true),
+  MQTT_QOS: z.enum(['0', '1', '2'], { error: 'must be 0, 1 or 2' }).default('1').transform(Number),
+  MQTT_RETAIN: bool.default(false),
+  MQTT_CLIENT_ID: z.string().min(1).optional(),
+  MQTT_PUBLISH_TIMEOUT_MS: int(100).default(30_000),
+});
+
+export const boardEnvSchema = z.object({
+  BOARD_HOST: z.string().min(1).default('127.0.0.1'),
+  BOARD_PORT: port.default(3000),
+  BOARD_USERNAME: z.string().min(1).optional(),
+  BOARD_PASSWORD: z.string().min(1).optional(),
+  BOARD_READ_ONLY: bool.default(false),
+  BOARD_ALLOW_OPEN: bool.default(false),
+  BOARD_BASE_PATH: z
+    .string()
+    .regex(/^\/[A-Za-z0-9/_-]*$/, 'must start with "/"')
+    .default('/'),
+});
+
+export type CommonEnv = z.output<typeof commonEnvSchema>;
+export type PollerEnv = z.output<typeof pollerEnvSchema>;
+export type InfluxSinkEnv = z.output<typeof influxSinkEnvSchema>;
+export type MqttSinkEnv = z.output<typeof mqttSinkEnvSchema>;
+export type BoardEnv = z.output<typeof boardEnvSchema>;
+
+/** Parses environment variables with `schema`; throws ConfigError naming every bad `env.VAR`. */
+export function readEnvironment<S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.output<S> {
+  // An empty variable means "not set", as in most shells and compose files.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const problems: ConfigProblem[] = [];
+  const parsed = check(schema, present, ['env'], problems);
+  if (parsed === undefined) throw new ConfigError('environment', problems);
+  return parsed;
+}

@@ -1,0 +1,15 @@
+export { checkCertificateFiles } from './certificates.js';
+export { ConfigError, type ConfigProblem, formatPath, formatProblem } from './config-error.js';
+export { configFilePath } from './config-file-path.js';
+export * from './environment.js';
+export { hostWithoutPort, parseHostPort } from './host-port.js';
+export {
+  type LoadedConfig,
+  type LoadOptions,
+  loadConfigFile,
+  parseConfig,
+  validateConfig,
+} from './load-config.js';
+export * from './settings.js';
+export { summarizeSettings } from './summary.js';
+export { checkVirtualProxyPrefix } from './virtual-proxy.js';

@@ -1,0 +1,134 @@
+/**
+ * The settings this product reads from a Butler SOS config file, after validation.
+ * Key names follow Butler SOS so that its documentation still applies.
+ */
+
+export interface ExcludedUser {
+  directory: string;
+  userId: string;
+}
+
+export interface UserSessionsSettings {
+  /** `Butler-SOS.userSessions.enableSessionExtract` (true when the section is absent). */
+  enableSessionExtract: boolean;
+  /** `Butler-SOS.userSessions.pollingInterval` in ms (30000 when the section is absent). */
+  pollingInterval: number;
+  /** `Butler-SOS.userSessions.excludeUser`: the blacklist, applied to InfluxDB data only. */
+  excludeUser: ExcludedUser[];
+}
+
+export interface ServerSessionSettings {
+  enable: boolean;
+  /** QPS `host:port`, e.g. `sense1.company.com:4243`. Empty when `enable` is false and no host was given. */
+  host: string;
+  /** Virtual proxy prefixes: `/` for the default one, `/name` otherwise. */
+  virtualProxies: string[];
+}
+
+export interface ServerSettings {
+  /** `servers[].host` as written (`host:4747`). */
+  host: string;
+  /** `host` without its port: Butler SOS's `host` tag. */
+  hostName: string;
+  serverName: string;
+  serverDescription: string;
+  userSessions: ServerSessionSettings;
+  /** Custom tags, values as strings. */
+  serverTags: Record<string, string>;
+}
+
+export interface CertificateSettings {
+  /** Absolute paths (relative ones are resolved against the config file's folder). */
+  clientCert: string;
+  clientCertKey: string;
+  clientCertCA: string;
+  clientCertPassphrase: string | null;
+}
+
+export interface InfluxV1Settings {
+  auth: { enable: boolean; username: string; password: string };
+  dbName: string;
+  retentionPolicy: { name: string; duration: string };
+}
+
+export interface InfluxV2Settings {
+  org: string;
+  bucket: string;
+  description: string;
+  token: string;
+  retentionDuration: string;
+}
+
+export interface InfluxV3Settings {
+  database: string;
+  description: string;
+  token: string;
+  retentionDuration: string;
+  writeTimeout: number;
+  queryTimeout: number;
+}
+
+interface InfluxCommon {
+  enable: true;
+  host: string;
+  port: number;
+  maxBatchSize: number;
+}
+
+export type InfluxSettings =
+  | { enable: false }
+  | (InfluxCommon & { version: 1; v1Config: InfluxV1Settings })
+  | (InfluxCommon & { version: 2; v2Config: InfluxV2Settings })
+  | (InfluxCommon & { version: 3; v3Config: InfluxV3Settings });
+
+export type MqttSettings =
+  | { enable: false }
+  | { enable: true; brokerHost: string; brokerPort: number; baseTopic: string };
+
+export type PrometheusSettings = { enable: false } | { enable: true; host: string; port: number };
+
+export interface ErrorTrackingSettings {
+  /** Whether failed polls are written to InfluxDB (`errorTracking.enable && errorTracking.influxdb.enable`). */
+  influxdb: boolean;
+  measurementName: string;
+}
+
+export interface Settings {
+  /** Absolute path of the file these settings came from. */
+  configFile: string;
+  userSessions: UserSessionsSettings;
+  serversToMonitor: {
+    rejectUnauthorized: boolean;
+    serverTagsDefinition: string[];
+    servers: ServerSettings[];
+  };
+  /** Null when no server polls sessions (the section is then not needed). */
+  cert: CertificateSettings | null;
+  influxdbConfig: InfluxSettings;
+  mqttConfig: MqttSettings;
+  prometheus: PrometheusSettings;
+  errorTracking: ErrorTrackingSettings;
+}
+
+/** One (server, virtual proxy) pair that is polled. */
+export interface PollTarget {
+  serverName: string;
+  virtualProxy: string;
+}
+
+/** Every (server, virtual proxy) that gets polled with these settings, in config order. */
+export function listPollTargets(settings: Settings): PollTarget[] {
+  if (!settings.userSessions.enableSessionExtract) return [];
+  return settings.serversToMonitor.servers.flatMap((server) =>
+    server.userSessions.enable
+      ? server.userSessions.virtualProxies.map((virtualProxy) => ({
+          serverName: server.serverName,
+          virtualProxy,
+        }))
+      : [],
+  );
+}
+
+export function findServer(settings: Settings, serverName: string): ServerSettings | undefined {
+  return settings.serversToMonitor.servers.find((s) => s.serverName === serverName);
+}

@@ -1,0 +1,7 @@
+export {
+  type CertificateSet,
+  type CertificateSetOptions,
+  certificateSetPaths,
+  generateCertificateSet,
+  hasCertificateSet,
+} from './generate-certificates.js';

@@ -1,0 +1,88 @@
+import { type Logger, type LoggerOptions, pino } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger } from 'pino';
+
+export interface LoggerSettings {
+  /** The app's role (scheduler, poller, influx-sink, ...): on every line. */
+  role: string;
+  level?: string;
+  /** `auto`: pretty when stdout is a terminal, JSON lines otherwise. */
+  format?: 'json' | 'pretty' | 'auto';
+  /** Where JSON lines go (tests pass a stream); stdout by default. */
+  destination?: NodeJS.WritableStream;
+}
+
+const SECRET_KEYS = [
+  'password',
+  'pass',
+  'token',
+  'passphrase',
+  'clientCertPassphrase',
+  'secret',
+  'authorization',
+  'Authorization',
+  'key',
+  'cert',
+  'ca',
+  'pfx',
+  'privateKey',
+  'insertApiKey',
+  'apiKey',
+];
+
+/** Paths pino blanks out: every secret-looking key at the top and up to three levels down. */
+export const REDACTED_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]);
+
+/** The logger of one app. Secrets are replaced by "[redacted]" wherever they appear in logged objects. */
+export function createLogger(settings: LoggerSettings): Logger {
+  const options: LoggerOptions = {
+    level: settings.level ?? 'info',
+    base: { role: settings.role, pid: process.pid },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: { err: serializeError, error: serializeError },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  const format = settings.format ?? 'auto';
+  const usePretty =
+    format === 'pretty' || (format === 'auto' && !settings.destination && process.stdout.isTTY);
+  if (usePretty) {
+    return pino(
+      options,
+      pretty({ sync: true, colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }),
+    );
+  }
+  return settings.destination ? pino(options, settings.destination) : pino(options);
+}
+
+/**
+ * Errors are logged with their own typed fields (category, code, status) but without their cause's
+ * object graph: an HTTP client error holds request options, agents and sockets.
+ */
+export function serializeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const out: Record<string, unknown> = { type: error.name, message: redactText(error.message) };
+  for (const field of [
+    'category',
+    'retryable',
+    'code',
+    'httpStatus',
+    'url',
+    'syscall',
+    'problems',
+  ] as const) {
+    const value = (error as unknown as Record<string, unknown>)[field];
+    if (value !== undefined) out[field] = value;
+  }
+  if (error.stack) out.stack = redactText(error.stack);
+  if (error.cause instanceof Error) out.cause = redactText(error.cause.message);
+  return out;
+}
+
+/** Removes credentials from URLs inside a text (`redis://:pw@host` -> `redis://:***@host`). */
+export function redactText(text: string): string {
+  return text.replace(
+    /\b([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]*)(:[^/@\s]*)?@/gi,
+    (_m, scheme: string, user: string, pass?: string) => (pass ? `${scheme}${user}:***@` : `${scheme}***@`),
+  );
+}

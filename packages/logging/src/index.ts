@@ -1,0 +1,8 @@
+export {
+  createLogger,
+  type Logger,
+  type LoggerSettings,
+  REDACTED_PATHS,
+  redactText,
+  serializeError,
+} from './create-logger.js';

@@ -1,0 +1,10 @@
+export {
+  type CertificateStore,
+  createCertificateStore,
+  type LoadedCertificates,
+} from './certificate-store.js';
+export { InvalidSessionListError, parseSessions, type QpsSession } from './parse-sessions.js';
+export { createQpsClient, type QpsClient, type QpsClientOptions, type SessionList } from './qps-client.js';
+export { isQpsError, QpsError, type QpsErrorCategory, type QpsErrorDetails } from './qps-error.js';
+export { buildSessionUrl, withoutQuery } from './session-url.js';
+export { createXrfkey } from './xrfkey.js';

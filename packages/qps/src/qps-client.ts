@@ -1,0 +1,166 @@
+import { Agent } from 'node:https';
+import { performance } from 'node:perf_hooks';
+import type { CertificateSettings, ServerSettings } from '@qsm/config';
+import axios, { type AxiosInstance } from 'axios';
+import { type CertificateStore, createCertificateStore } from './certificate-store.js';
+import { classifyHttpStatus, classifyTransportFailure } from './classify-failure.js';
+import { InvalidSessionListError, parseSessions, type QpsSession } from './parse-sessions.js';
+import { QpsError } from './qps-error.js';
+import { buildSessionUrl, withoutQuery } from './session-url.js';
+import { createXrfkey } from './xrfkey.js';
+
+export interface QpsClientOptions {
+  cert: CertificateSettings;
+  /** `Butler-SOS.serversToMonitor.rejectUnauthorized`. */
+  rejectUnauthorized: boolean;
+  /** Whole-request deadline (connect, TLS, headers and body); keep it below the polling interval. */
+  timeoutMs: number;
+  /** Bodies larger than this fail with `invalid_response` instead of filling memory. */
+  maxResponseBytes: number;
+  /** Parallel connections per Qlik server (one keep-alive agent per server). */
+  maxSocketsPerServer?: number;
+  /** How often certificate files are checked for changes on disk. */
+  certificateCheckIntervalMs?: number;
+  userAgent?: string;
+}
+
+export interface SessionList {
+  sessions: QpsSession[];
+  /** Request URL without the query string. */
+  url: string;
+  durationMs: number;
+}
+
+export interface QpsClient {
+  /** `GET /qps[/<prefix>]/session` on the server's QPS. Rejects with a QpsError. */
+  fetchSessions(
+    server: Pick<ServerSettings, 'serverName' | 'userSessions'>,
+    virtualProxy: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<SessionList>;
+  /** Closes every kept-alive connection. */
+  close(): void;
+}
+
+interface ServerAgent {
+  agent: Agent;
+  certificateVersion: number;
+}
+
+export function createQpsClient(options: QpsClientOptions): QpsClient {
+  const certificates: CertificateStore = createCertificateStore(
+    options.cert,
+    options.certificateCheckIntervalMs,
+  );
+  const agents = new Map<string, ServerAgent>();
+  const http: AxiosInstance = axios.create({
+    maxRedirects: 0,
+    maxContentLength: options.maxResponseBytes,
+    responseType: 'text',
+    transformResponse: [(data: unknown) => data],
+    validateStatus: () => true,
+    // Proxies from the environment must not see Qlik's client certificate traffic.
+    proxy: false,
+    headers: {
+      Accept: 'application/json',
+      'Cache-Control': 'no-cache',
+      'User-Agent': options.userAgent ?? 'qlik-session-monitor',
+    },
+  });
+
+  const agentFor = async (serverName: string): Promise<Agent> => {
+    const loaded = await certificates.current();
+    const existing = agents.get(serverName);
+    if (existing && existing.certificateVersion === loaded.version) return existing.agent;
+    existing?.agent.destroy();
+    const agent = new Agent({
+      keepAlive: true,
+      keepAliveMsecs: 10_000,
+      maxSockets: options.maxSocketsPerServer ?? 32,
+      maxFreeSockets: options.maxSocketsPerServer ?? 32,
+      secureContext: loaded.secureContext,
+      rejectUnauthorized: options.rejectUnauthorized,
+    });
+    agents.set(serverName, { agent, certificateVersion: loaded.version });
+    return agent;
+  };
+
+  const requestOnce = async (
+    server: Pick<ServerSettings, 'serverName' | 'userSessions'>,
+    virtualProxy: string,
+    signal: AbortSignal | undefined,
+  ): Promise<SessionList> => {
+    const started = performance.now();
+    const xrfkey = createXrfkey();
+    const url = buildSessionUrl(server.userSessions.host, virtualProxy, xrfkey);
+    const safeUrl = withoutQuery(url);
+    let agent: Agent;
+    try {
+      agent = await agentFor(server.serverName);
+    } catch (error) {
+      // Certificate files are read lazily; their errors get the URL of the poll that needed them.
+      if (error instanceof QpsError) {
+        throw new QpsError(error.category, error.message, { url: safeUrl, code: error.code, cause: error });
+      }
+      throw error;
+    }
+    const deadline = AbortSignal.timeout(options.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    let response: Awaited<ReturnType<typeof http.get<string>>>;
+    try {
+      response = await http.get<string>(url, {
+        httpsAgent: agent,
+        signal: combined,
+        headers: { 'X-Qlik-Xrfkey': xrfkey },
+      });
+    } catch (error) {
+      throw classifyTransportFailure(error, safeUrl, {
+        timeoutMs: options.timeoutMs,
+        timedOut: deadline.aborted && !(signal?.aborted ?? false),
+        aborted: signal?.aborted ?? false,
+      });
+    }
+    const body = typeof response.data === 'string' ? response.data : String(response.data ?? '');
+    if (response.status !== 200) {
+      const location = response.headers.location;
+      throw classifyHttpStatus(
+        response.status,
+        safeUrl,
+        server.userSessions.host,
+        virtualProxy,
+        body,
+        typeof location === 'string' ? location : undefined,
+      );
+    }
+    try {
+      return { sessions: parseSessions(body), url: safeUrl, durationMs: performance.now() - started };
+    } catch (error) {
+      if (error instanceof InvalidSessionListError) {
+        throw new QpsError('invalid_response', error.message, {
+          url: safeUrl,
+          httpStatus: 200,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  };
+
+  return {
+    async fetchSessions(server, virtualProxy, { signal } = {}) {
+      try {
+        return await requestOnce(server, virtualProxy, signal);
+      } catch (error) {
+        // A kept-alive connection that the server closed just as we reused it is not a failure of the server.
+        if (error instanceof QpsError && error.category === 'connection_reset' && !signal?.aborted) {
+          return requestOnce(server, virtualProxy, signal);
+        }
+        throw error;
+      }
+    },
+    close() {
+      for (const { agent } of agents.values()) agent.destroy();
+      agents.clear();
+    },
+  };
+}

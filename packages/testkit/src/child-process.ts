@@ -1,0 +1,104 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface RunningProcess {
+  readonly child: ChildProcess;
+  readonly name: string;
+  /** Every line written to stdout and stderr so far. */
+  readonly lines: string[];
+  /** Resolves with the first line matching `predicate` (past lines included). */
+  waitForLine(predicate: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+  /** Resolves with the exit code (or the signal name) once the process has exited. */
+  readonly exited: Promise<number | string>;
+  /** Sends `signal` and waits for the exit; SIGKILL after `timeoutMs`. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string>;
+}
+
+const running = new Set<RunningProcess>();
+
+/** Starts a process whose output is kept for assertions; `stopAll` ends whatever a test left running. */
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; echo?: boolean } = {},
+): RunningProcess {
+  const child = spawn(command, args, {
+    env: { ...process.env, ...options.env },
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiters: Array<{ predicate: (line: string) => boolean; resolve: (line: string) => void }> = [];
+  const onLine = (line: string) => {
+    lines.push(line);
+    if (options.echo || process.env.QSM_TEST_ECHO) process.stderr.write(`[${name}] ${line}\n`);
+    for (const waiter of [...waiters]) {
+      if (waiter.predicate(line)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  };
+  if (child.stdout) createInterface({ input: child.stdout }).on('line', onLine);
+  if (child.stderr) createInterface({ input: child.stderr }).on('line', onLine);
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
+  });
+
+  const proc: RunningProcess = {
+    child,
+    name,
+    lines,
+    exited,
+    waitForLine(predicate, timeoutMs = 15_000) {
+      const seen = lines.find(predicate);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(
+            new Error(
+              `${name}: no matching output within ${timeoutMs} ms. Output:\n${lines.slice(-40).join('\n')}`,
+            ),
+          );
+        }, timeoutMs);
+        const waiter = {
+          predicate,
+          resolve: (line: string) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        };
+        waiters.push(waiter);
+        void exited.then((code) => {
+          if (waiters.includes(waiter)) {
+            clearTimeout(timer);
+            reject(
+              new Error(
+                `${name} exited (${code}) before the expected output. Output:\n${lines.slice(-40).join('\n')}`,
+              ),
+            );
+          }
+        });
+      });
+    },
+    async stop(signal = 'SIGTERM', timeoutMs = 10_000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      running.delete(proc);
+      return exited;
+    },
+  };
+  running.add(proc);
+  void exited.then(() => running.delete(proc));
+  return proc;
+}
+
+/** Stops every process started through startProcess that is still running (for afterEach/afterAll). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((p) => p.stop('SIGTERM', 5000)));
+}
