@@ -102,6 +102,7 @@ function describe(state: ControlState) {
         prefix: p.population.prefix,
         sessions: p.population.sessions().length,
         requests: p.stats.requests,
+        active: p.stats.active,
         maxActive: p.stats.maxActive,
         times: p.stats.times,
         xrfkeys: p.stats.xrfkeys,

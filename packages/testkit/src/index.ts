@@ -1,6 +1,12 @@
+export { type AppName, metricValue, type RunningApp, startApp } from './apps.js';
+export { butlerConfig, type TestConfigOptions, type TestServer, writeButlerConfig } from './butler-config.js';
 export { testCertificates } from './certificates.js';
 export { type RunningProcess, startProcess, stopAll } from './child-process.js';
+export { dropInfluxDatabase, type InfluxSeries, influxQuery, rows } from './influx-query.js';
+export { collectMqtt, type MqttCollector, type MqttMessage } from './mqtt-collector.js';
+export { freePort, type OwnService, startOwnMosquitto, waitForPort } from './own-services.js';
 export { appMain, repoRoot, tempDir, uniqueName } from './paths.js';
+export { cleanupRedisPrefix } from './redis-cleanup.js';
 export { services } from './services.js';
 export {
   type SimFault,

@@ -31,6 +31,8 @@ export interface SimProxyState {
   prefix: string;
   sessions: number;
   requests: number;
+  /** Requests being answered right now. */
+  active: number;
   maxActive: number;
   times: number[];
   xrfkeys: string[];

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import { influxSinkEnvSchema, mqttSinkEnvSchema, pollerEnvSchema } from '@qsm/config';
+import { runApp, startInfluxSink, startMqttSink, startPoller, startScheduler } from '@qsm/roles';
+
+/** Scheduler, poller and the enabled sinks in one process: the same roles the separate apps run. */
+await runApp({
+  role: 'all-in-one',
+  defaultHttpPort: 9850,
+  checkCertificates: true,
+  connection: 'worker',
+  env: pollerEnvSchema.extend(influxSinkEnvSchema.shape).extend(mqttSinkEnvSchema.shape),
+  start: async (context, env) => {
+    const { influxdbConfig, mqttConfig } = context.settings;
+    return [
+      await startScheduler(context),
+      await startPoller(context, env),
+      ...(influxdbConfig.enable ? [await startInfluxSink(context, env)] : []),
+      ...(mqttConfig.enable ? [await startMqttSink(context, env)] : []),
+    ];
+  },
+});

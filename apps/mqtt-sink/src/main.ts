@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+import { mqttSinkEnvSchema } from '@qsm/config';
+import { runApp, startMqttSink } from '@qsm/roles';
+
+await runApp({
+  role: 'mqtt-sink',
+  defaultHttpPort: 9854,
+  checkCertificates: false,
+  connection: 'worker',
+  env: mqttSinkEnvSchema,
+  start: async (context, env) => [await startMqttSink(context, env)],
+});

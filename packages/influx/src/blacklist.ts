@@ -1,0 +1,16 @@
+import type { ExcludedUser } from '@qsm/config';
+
+export interface SessionIdentity {
+  UserDirectory: string;
+  UserId: string;
+}
+
+/**
+ * Butler SOS's `excludeUser` match: directory and user id must both be equal, exactly (case-sensitive,
+ * as Butler SOS compares them).
+ */
+export function createBlacklist(excluded: readonly ExcludedUser[]): (session: SessionIdentity) => boolean {
+  if (excluded.length === 0) return () => false;
+  const keys = new Set(excluded.map((u) => `${u.directory}\u0000${u.userId}`));
+  return (session) => keys.has(`${session.UserDirectory}\u0000${session.UserId}`);
+}

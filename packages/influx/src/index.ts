@@ -1,0 +1,17 @@
+export { createBlacklist } from './blacklist.js';
+export { createInfluxWriter, type InfluxConnectionOverrides } from './create-writer.js';
+export { durationSeconds } from './duration.js';
+export { buildErrorPoint } from './error-points.js';
+export { InfluxWriteError, parseInfluxError } from './influx-write-error.js';
+export type { InfluxWriter } from './influx-writer.js';
+export { toLineProtocol } from './line-protocol.js';
+export { type BatcherSettings, createPointBatcher, type PointBatcher } from './point-batcher.js';
+export {
+  buildSessionPoints,
+  type InfluxVersion,
+  type SessionPointOptions,
+  sessionIdHasher,
+  uniqueUserList,
+} from './session-points.js';
+export { tagValue } from './tag-value.js';
+export { quoteIdentifier } from './v1-writer.js';

@@ -1,0 +1,112 @@
+import type { InfluxV1Settings } from '@qsm/config';
+import type { AxiosResponse } from 'axios';
+import {
+  createInfluxHttp,
+  type TransportSettings,
+  transportFailure,
+  writeOutcome,
+} from './http-transport.js';
+import { InfluxWriteError } from './influx-write-error.js';
+import type { InfluxWriter } from './influx-writer.js';
+
+/**
+ * InfluxDB 1.x: line protocol over HTTP `/write` (every 1.x has it; the 2.x compatibility API only
+ * exists from 1.8). Basic auth when `v1Config.auth.enable`; the database and retention policy are
+ * created when missing, as Butler SOS does.
+ */
+export function createV1Writer(transport: TransportSettings, v1: InfluxV1Settings): InfluxWriter {
+  const auth = v1.auth.enable ? { username: v1.auth.username, password: v1.auth.password } : undefined;
+  const http = createInfluxHttp(transport);
+  const description = `InfluxDB v1 ${transport.url} database ${v1.dbName}`;
+  const db = quoteIdentifier(v1.dbName);
+  const rp = quoteIdentifier(v1.retentionPolicy.name);
+
+  const query = async (q: string) => {
+    let response: AxiosResponse<string>;
+    try {
+      response = await http.post('/query', new URLSearchParams({ q }).toString(), {
+        ...(auth ? { auth } : {}),
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      });
+    } catch (error) {
+      throw transportFailure(error, description);
+    }
+    const failure = writeOutcome(
+      response.status,
+      response.data,
+      `${description}: ${q.split(' ').slice(0, 3).join(' ')}`,
+    );
+    if (failure) throw new InfluxWriteError('unavailable', failure.message, failure.details);
+    const body = JSON.parse(String(response.data || '{}')) as {
+      results?: Array<{ error?: string; series?: Array<{ values?: unknown[][] }> }>;
+    };
+    const error = body.results?.find((r) => r.error)?.error;
+    if (error) throw new InfluxWriteError('unavailable', `${description}: ${q}: ${error}`);
+    return body.results ?? [];
+  };
+
+  const ensureTarget = async () => {
+    const databases = await query('SHOW DATABASES');
+    const names = (databases[0]?.series?.[0]?.values ?? []).map((row) => String(row[0]));
+    const created = !names.includes(v1.dbName);
+    const notes: string[] = [];
+    if (created) {
+      await query(`CREATE DATABASE ${db}`);
+      notes.push(`created database ${v1.dbName}`);
+    }
+    const policies = await query(`SHOW RETENTION POLICIES ON ${db}`);
+    const policyNames = (policies[0]?.series?.[0]?.values ?? []).map((row) => String(row[0]));
+    if (!policyNames.includes(v1.retentionPolicy.name)) {
+      await query(
+        `CREATE RETENTION POLICY ${rp} ON ${db} DURATION ${v1.retentionPolicy.duration} REPLICATION 1${created ? ' DEFAULT' : ''}`,
+      );
+      notes.push(`created retention policy ${v1.retentionPolicy.name} (${v1.retentionPolicy.duration})`);
+    }
+    return notes.length ? notes.join(', ') : undefined;
+  };
+
+  const writeOnce = async (body: string) => {
+    let response: AxiosResponse<string>;
+    try {
+      response = await http.post('/write', body, {
+        params: { db: v1.dbName, rp: v1.retentionPolicy.name, precision: 'ms' },
+        ...(auth ? { auth } : {}),
+        headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+      });
+    } catch (error) {
+      throw transportFailure(error, description);
+    }
+    return { status: response.status, data: response.data };
+  };
+
+  return {
+    description,
+    ensureTarget,
+    async write(lines) {
+      const body = lines.join('\n');
+      let answer = await writeOnce(body);
+      // The database was dropped (or never created): create it and write again once.
+      if (
+        answer.status === 404 &&
+        /database not found|retention policy not found/i.test(String(answer.data))
+      ) {
+        await ensureTarget();
+        answer = await writeOnce(body);
+      }
+      const failure = writeOutcome(answer.status, answer.data, description);
+      if (failure) throw failure;
+    },
+    async ping() {
+      try {
+        return (await http.get('/ping')).status === 204;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/** `my "db"` -> `"my \"db\""` for InfluxQL. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}

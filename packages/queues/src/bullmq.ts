@@ -1,0 +1,125 @@
+import { FlowProducer, type Job, Queue, Worker, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { pollJobOptions, sinkJobOptions } from './job-options.js';
+import type { InfluxSinkJob, MqttSinkJob } from './payloads.js';
+import { QUEUE, type QueueName } from './queue-names.js';
+import type { DesiredScheduler, ExistingScheduler, SchedulerPlan } from './scheduler-plan.js';
+
+export type { Job, Queue, Worker };
+
+/** A Redis connection and the BullMQ key prefix every queue of one deployment shares. */
+export interface QueueContext {
+  connection: Redis;
+  prefix: string;
+}
+
+export function openQueue<T = unknown>(context: QueueContext, name: QueueName): Queue<T> {
+  return new Queue<T>(name, { connection: context.connection, prefix: context.prefix });
+}
+
+/** The job schedulers of the poll queue, for planSchedulers. */
+export async function listSchedulers(pollQueue: Queue): Promise<ExistingScheduler[]> {
+  const found = await pollQueue.getJobSchedulers(0, -1);
+  return found.map((s) => ({ key: s.key, every: s.every, template: s.template }));
+}
+
+/** Applies a plan: upserts are idempotent, so two schedulers applying the same plan at once are harmless. */
+export async function applySchedulerPlan(pollQueue: Queue, plan: SchedulerPlan): Promise<void> {
+  const upsert = (s: DesiredScheduler) =>
+    pollQueue.upsertJobScheduler(
+      s.id,
+      { every: s.every },
+      { name: 'poll', data: s.data, opts: pollJobOptions },
+    );
+  await inChunks([...plan.add, ...plan.change], 50, upsert);
+  await inChunks(plan.remove, 50, (id) => pollQueue.removeJobScheduler(id));
+}
+
+async function inChunks<T>(items: T[], size: number, run: (item: T) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run));
+}
+
+export type SinkJobSpec =
+  | { queue: typeof QUEUE.influx; id: string; data: InfluxSinkJob }
+  | { queue: typeof QUEUE.mqtt; id: string; data: MqttSinkJob };
+
+export interface ResultDelivery {
+  /** Adds every job in one atomic step: all of them or none. Existing job ids are left as they are. */
+  deliver(jobs: SinkJobSpec[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createResultDelivery(context: QueueContext): ResultDelivery {
+  const flows = new FlowProducer({ connection: context.connection, prefix: context.prefix });
+  flows.on('error', () => {
+    // Connection errors surface as rejected deliver() calls; the connection's own state is logged elsewhere.
+  });
+  return {
+    async deliver(jobs) {
+      if (jobs.length === 0) return;
+      await flows.addBulk(
+        jobs.map((job) => ({
+          name: job.data.kind === 'error' ? 'poll-error' : 'poll-result',
+          queueName: job.queue,
+          data: job.data,
+          prefix: context.prefix,
+          opts: { ...sinkJobOptions, jobId: job.id },
+        })),
+      );
+    },
+    close: () => flows.close(),
+  };
+}
+
+export interface WorkerSettings<T> {
+  queue: QueueName;
+  context: QueueContext;
+  concurrency: number;
+  processor: (job: Job<T>, signal: AbortSignal | undefined) => Promise<unknown>;
+  /** Delay before the next attempt of a failed job; -1 fails it for good. */
+  backoff?: (attemptsMade: number, job: Job<T> | undefined, error: Error | undefined) => number;
+  /** Called for worker-level errors (lost connection, ...); never thrown. */
+  onError: (error: Error) => void;
+  options?: Partial<WorkerOptions>;
+}
+
+export function startWorker<T>(settings: WorkerSettings<T>): Worker<T> {
+  const worker = new Worker<T>(settings.queue, (job, _token, signal) => settings.processor(job, signal), {
+    connection: settings.context.connection,
+    prefix: settings.context.prefix,
+    concurrency: settings.concurrency,
+    autorun: true,
+    ...(settings.backoff
+      ? {
+          settings: {
+            backoffStrategy: (attemptsMade: number, _type?: string, err?: Error, job?: unknown) =>
+              settings.backoff!(attemptsMade, job as Job<T> | undefined, err),
+          },
+        }
+      : {}),
+    ...settings.options,
+  });
+  worker.on('error', settings.onError);
+  return worker;
+}
+
+export interface QueueDepth {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  completed: number;
+}
+
+export async function queueDepth(queue: Queue): Promise<QueueDepth> {
+  const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+  return {
+    waiting: counts.waiting ?? 0,
+    active: counts.active ?? 0,
+    delayed: counts.delayed ?? 0,
+    failed: counts.failed ?? 0,
+    completed: counts.completed ?? 0,
+  };
+}
+
+export { QUEUE, sinkJobOptions };

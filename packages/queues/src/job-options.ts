@@ -1,0 +1,51 @@
+import type { JobsOptions } from 'bullmq';
+
+/** Finished jobs stay visible in Bull Board (and block duplicate ids) for an hour; failed ones for a week. */
+export const KEEP_COMPLETED = { age: 3600, count: 10_000 } as const;
+export const KEEP_FAILED = { age: 7 * 24 * 3600, count: 50_000 } as const;
+
+/**
+ * A poll is tried twice: a second try helps after a passing network fault, more would overlap the next
+ * interval (a retried poll that is already stale is skipped anyway).
+ */
+export const pollJobOptions = {
+  attempts: 2,
+  backoff: { type: 'fixed', delay: 1000 },
+  removeOnComplete: KEEP_COMPLETED,
+  removeOnFail: KEEP_FAILED,
+} as const satisfies JobsOptions;
+
+/**
+ * Sink jobs retry until their destination is back; the sink's backoff strategy gives up (and fails the
+ * job visibly) once the result is older than the configured maximum age, so the attempt count is no limit.
+ */
+export const sinkJobOptions = {
+  attempts: 1_000_000,
+  backoff: { type: 'sink' },
+  removeOnComplete: KEEP_COMPLETED,
+  removeOnFail: KEEP_FAILED,
+} as const satisfies JobsOptions;
+
+export interface SinkBackoff {
+  /** First retry delay. */
+  baseMs: number;
+  /** Retry delays double up to this. */
+  maxMs: number;
+  /** A result older than this is given up (its job fails). */
+  maxAgeMs: number;
+}
+
+/**
+ * Capped exponential backoff with jitter; -1 (fail now) once the next try would come after `maxAgeMs`
+ * measured from `bornAt` (the poll time). BullMQ calls this as the worker's backoff strategy.
+ */
+export function sinkRetryDelay(
+  attemptsMade: number,
+  bornAt: number,
+  backoff: SinkBackoff,
+  now = Date.now(),
+): number {
+  const exponential = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.max(0, attemptsMade - 1));
+  const delay = Math.round(exponential * (0.8 + Math.random() * 0.4));
+  return now + delay - bornAt > backoff.maxAgeMs ? -1 : delay;
+}

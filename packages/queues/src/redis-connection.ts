@@ -1,0 +1,101 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+export type { Redis } from 'ioredis';
+
+export type ConnectionRole =
+  /** Long-lived BullMQ workers: commands wait for a reconnect instead of failing (BullMQ requires this). */
+  | 'worker'
+  /** Producers and one-off commands: fail fast while Redis is away, so callers can report it. */
+  | 'producer';
+
+/**
+ * A Redis connection from `REDIS_URL` (`redis://[:password@]host:port[/db]`, `rediss://` for TLS).
+ * It reconnects forever with a capped backoff; callers watch its state with `onRedisStateChange`.
+ */
+export function createRedisConnection(url: string, role: ConnectionRole, name: string): Redis {
+  const options: RedisOptions = {
+    connectionName: name.replace(/\s+/g, '-'),
+    lazyConnect: false,
+    // BullMQ is tested against RESP2 replies; ioredis 6 defaults to RESP3.
+    protocol: 2,
+    retryStrategy: (times) => Math.min(250 * 2 ** Math.min(times, 5), 5000),
+    ...(role === 'worker'
+      ? { maxRetriesPerRequest: null, enableReadyCheck: true }
+      : { maxRetriesPerRequest: 1, enableOfflineQueue: true, commandTimeout: 5000 }),
+  };
+  return new Redis(url, options);
+}
+
+export type RedisState = 'up' | 'down';
+
+/**
+ * Calls `listener` once per change between up and down, not once per reconnect attempt: a Redis outage
+ * is one log line when it starts and one when it ends.
+ */
+export function onRedisStateChange(
+  connection: Redis,
+  listener: (state: RedisState, detail: string) => void,
+): () => void {
+  let state: RedisState | undefined = connection.status === 'ready' ? 'up' : undefined;
+  let lastError = '';
+  const set = (next: RedisState, detail: string) => {
+    if (state === next) return;
+    state = next;
+    listener(next, detail);
+  };
+  const onReady = () => set('up', 'connected');
+  const onError = (error: Error) => {
+    lastError = error.message;
+  };
+  const onClose = () => set('down', lastError || 'connection closed');
+  connection.on('ready', onReady);
+  connection.on('error', onError);
+  connection.on('close', onClose);
+  return () => {
+    connection.off('ready', onReady);
+    connection.off('error', onError);
+    connection.off('close', onClose);
+  };
+}
+
+/** Waits until the connection is ready, or rejects after `timeoutMs` with a message that says how to fix it. */
+export async function waitForRedis(connection: Redis, url: string, timeoutMs: number): Promise<void> {
+  if (connection.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    let lastError = '';
+    const onError = (error: Error) => {
+      lastError = error.message;
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(
+        new Error(
+          `Redis is not reachable at ${redactUrl(url)} after ${timeoutMs} ms${lastError ? ` (${lastError})` : ''}: ` +
+            'start one (bash scripts/services.sh start) or set REDIS_URL',
+        ),
+      );
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      connection.off('ready', onReady);
+      connection.off('error', onError);
+    };
+    connection.on('ready', onReady);
+    connection.on('error', onError);
+  });
+}
+
+/** `redis://:secret@host` -> `redis://:***@host`, for logs and errors. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(invalid url)';
+  }
+}

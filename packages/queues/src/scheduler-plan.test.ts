@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { schedulerIdFor } from './job-ids.js';
+import { desiredSchedulers, planSchedulers } from './scheduler-plan.js';
+
+const targets = [
+  { serverName: 'sense1', virtualProxy: '/' },
+  { serverName: 'sense1', virtualProxy: '/hdr' },
+  { serverName: 'sense2', virtualProxy: '/sales' },
+];
+const existingFrom = (list: ReturnType<typeof desiredSchedulers>) =>
+  list.map((d) => ({ key: d.id, every: d.every, template: { data: d.data } }));
+
+describe('reconciling job schedulers with the config', () => {
+  it('adds a scheduler for every (server, virtual proxy) when Redis has none', () => {
+    const plan = planSchedulers(desiredSchedulers(targets, 30000), []);
+    expect(plan.add.map((s) => s.id)).toEqual(targets.map(schedulerIdFor));
+    expect(plan.add[1]).toEqual({
+      id: 'poll|sense1|%2Fhdr',
+      every: 30000,
+      data: { v: 1, serverName: 'sense1', virtualProxy: '/hdr', intervalMs: 30000 },
+    });
+    expect(plan).toMatchObject({ change: [], remove: [], unchanged: 0 });
+  });
+
+  it('does nothing when Redis matches the config', () => {
+    const desired = desiredSchedulers(targets, 30000);
+    expect(planSchedulers(desired, existingFrom(desired))).toEqual({
+      add: [],
+      change: [],
+      remove: [],
+      unchanged: 3,
+    });
+  });
+
+  it('changes every scheduler when the polling interval changes', () => {
+    const plan = planSchedulers(
+      desiredSchedulers(targets, 10000),
+      existingFrom(desiredSchedulers(targets, 30000)),
+    );
+    expect(plan.change).toHaveLength(3);
+    expect(plan.change[0]?.every).toBe(10000);
+  });
+
+  it('removes schedulers of virtual proxies that left the config', () => {
+    const plan = planSchedulers(
+      desiredSchedulers(targets.slice(0, 2), 30000),
+      existingFrom(desiredSchedulers(targets, 30000)),
+    );
+    expect(plan.remove).toEqual(['poll|sense2|%2Fsales']);
+    expect(plan.unchanged).toBe(2);
+  });
+
+  it('leaves schedulers it did not make alone', () => {
+    const plan = planSchedulers([], [{ key: 'nightly-report', every: 1000 }]);
+    expect(plan.remove).toEqual([]);
+  });
+
+  it('keeps names with unusual characters apart and free of colons', () => {
+    const id = schedulerIdFor({ serverName: 'a|b:c', virtualProxy: '/x:y' });
+    expect(id).not.toContain(':');
+    expect(id.split('|')).toHaveLength(3);
+  });
+});

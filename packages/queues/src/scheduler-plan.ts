@@ -1,0 +1,73 @@
+import { type PollTargetRef, schedulerIdFor, targetOfSchedulerId } from './job-ids.js';
+import { PAYLOAD_VERSION, type PollJobData } from './payloads.js';
+
+/** A job scheduler as this product wants it to be. */
+export interface DesiredScheduler {
+  id: string;
+  every: number;
+  data: PollJobData;
+}
+
+/** A job scheduler as found in Redis (the fields of BullMQ's JobSchedulerJson that matter here). */
+export interface ExistingScheduler {
+  key: string;
+  every?: number | undefined;
+  template?: { data?: unknown } | undefined;
+}
+
+export interface SchedulerPlan {
+  add: DesiredScheduler[];
+  change: DesiredScheduler[];
+  remove: string[];
+  unchanged: number;
+}
+
+/** One scheduler per polled (server, virtual proxy), every `pollingInterval` ms. */
+export function desiredSchedulers(targets: PollTargetRef[], pollingInterval: number): DesiredScheduler[] {
+  return targets.map((target) => ({
+    id: schedulerIdFor(target),
+    every: pollingInterval,
+    data: {
+      v: PAYLOAD_VERSION,
+      serverName: target.serverName,
+      virtualProxy: target.virtualProxy,
+      intervalMs: pollingInterval,
+    },
+  }));
+}
+
+/**
+ * What to do to make Redis match the config. Schedulers whose ids this product did not make are left
+ * alone, so other users of the same prefix are safe.
+ */
+export function planSchedulers(desired: DesiredScheduler[], existing: ExistingScheduler[]): SchedulerPlan {
+  const found = new Map(existing.filter((s) => targetOfSchedulerId(s.key)).map((s) => [s.key, s]));
+  const plan: SchedulerPlan = { add: [], change: [], remove: [], unchanged: 0 };
+  for (const want of desired) {
+    const have = found.get(want.id);
+    found.delete(want.id);
+    if (!have) plan.add.push(want);
+    else if (have.every !== want.every || JSON.stringify(have.template?.data) !== JSON.stringify(want.data))
+      plan.change.push(want);
+    else plan.unchanged++;
+  }
+  plan.remove = [...found.keys()];
+  return plan;
+}
+
+export function describePlan(plan: SchedulerPlan): string {
+  const names = (list: Array<{ id: string } | string>) =>
+    list
+      .map((s) => {
+        const target = targetOfSchedulerId(typeof s === 'string' ? s : s.id);
+        return target ? `${target.serverName}${target.virtualProxy}` : String(s);
+      })
+      .join(', ');
+  const parts = [
+    `${plan.add.length} added${plan.add.length ? ` (${names(plan.add)})` : ''}`,
+    `${plan.change.length} changed${plan.change.length ? ` (${names(plan.change)})` : ''}`,
+    `${plan.remove.length} removed${plan.remove.length ? ` (${names(plan.remove)})` : ''}`,
+    `${plan.unchanged} unchanged`,
+  ];
+  return parts.join(', ');
+}

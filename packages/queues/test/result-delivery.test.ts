@@ -1,0 +1,89 @@
+import { cleanupRedisPrefix, services, uniqueName } from '@qsm/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createPollLock,
+  createPublishedSnapshots,
+  createResultDelivery,
+  openQueue,
+  type PollResult,
+  QUEUE,
+  resultJobId,
+} from '../src/index.js';
+
+const prefix = uniqueName('delivery');
+let connection: Redis;
+
+const result: PollResult = {
+  v: 1,
+  kind: 'sessions',
+  serverName: 'sense1',
+  serverDescription: 'd',
+  hostName: 'sense1',
+  serverTags: {},
+  qpsHost: 'sense1:4243',
+  virtualProxy: '/hdr',
+  polledAt: 1,
+  durationMs: 1,
+  sessions: [],
+};
+
+beforeAll(() => {
+  connection = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
+});
+
+afterAll(async () => {
+  connection.disconnect();
+  await cleanupRedisPrefix(prefix);
+});
+
+describe('delivering a poll result to the sink queues', () => {
+  it('adds it to every sink queue, once, however often the poll is retried', async () => {
+    const delivery = createResultDelivery({ connection, prefix });
+    const id = resultJobId({ serverName: 'sense1', virtualProxy: '/hdr' }, 1_700_000_000_000);
+    expect(id).not.toContain(':');
+    const jobs = [
+      { queue: QUEUE.influx, id, data: result },
+      { queue: QUEUE.mqtt, id, data: result },
+    ] as const;
+    await delivery.deliver([...jobs]);
+    await delivery.deliver([...jobs]);
+    for (const name of [QUEUE.influx, QUEUE.mqtt]) {
+      const queue = openQueue({ connection, prefix }, name);
+      expect(await queue.getWaitingCount()).toBe(1);
+      expect((await queue.getJob(id))?.data).toEqual(result);
+      await queue.close();
+    }
+    await delivery.close();
+  });
+});
+
+describe('the poll lock', () => {
+  it('lets one holder at a time in, and only the holder release it', async () => {
+    const lock = createPollLock(connection, prefix);
+    expect(await lock.acquire('poll|a|%2F', 'one', 5000)).toBe(true);
+    expect(await lock.acquire('poll|a|%2F', 'two', 5000)).toBe(false);
+    await lock.release('poll|a|%2F', 'two');
+    expect(await lock.acquire('poll|a|%2F', 'two', 5000)).toBe(false);
+    await lock.release('poll|a|%2F', 'one');
+    expect(await lock.acquire('poll|a|%2F', 'two', 5000)).toBe(true);
+  });
+
+  it('expires, so that a crashed poller does not block its proxy for long', async () => {
+    const lock = createPollLock(connection, prefix);
+    expect(await lock.acquire('poll|b|%2F', 'crashed', 100)).toBe(true);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await lock.acquire('poll|b|%2F', 'next', 100)).toBe(true);
+  });
+});
+
+describe('published snapshots', () => {
+  it('remember the newest poll time per topic and never go back', async () => {
+    const snapshots = createPublishedSnapshots(connection, prefix);
+    expect(await snapshots.lastPublished('t/1')).toBe(0);
+    await snapshots.record('t/1', 2000);
+    await snapshots.record('t/1', 1000);
+    expect(await snapshots.lastPublished('t/1')).toBe(2000);
+    expect(await snapshots.lastPublished('t/2')).toBe(0);
+  });
+});

@@ -1,0 +1,162 @@
+import type { InfluxSinkEnv, Settings } from '@qsm/config';
+import {
+  buildErrorPoint,
+  buildSessionPoints,
+  createInfluxWriter,
+  createPointBatcher,
+  InfluxWriteError,
+  toLineProtocol,
+} from '@qsm/influx';
+import {
+  type InfluxSinkJob,
+  influxSinkJobSchema,
+  type Job,
+  PermanentJobError,
+  QUEUE,
+  RetryableJobError,
+  sinkRetryDelay,
+  startWorker,
+} from '@qsm/queues';
+import { influxSinkMetrics, sinkRetryMetrics } from './metrics.js';
+import type { RoleContext, RunningRole } from './role.js';
+import { createStateLog } from './state-log.js';
+
+/**
+ * A BullMQ worker on the sink-influx queue. It turns each PollResult into Butler SOS's points (the
+ * blacklist is applied here, and only here) and each poll error into a `butler_sos_errors` point,
+ * batches the points of many jobs into one write, and completes a job only after InfluxDB acknowledged
+ * its points. While InfluxDB is away, jobs are retried with capped exponential backoff until they are
+ * older than SINK_MAX_AGE_MS.
+ */
+export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv): Promise<RunningRole> {
+  const { logger } = context;
+  const influx = context.settings.influxdbConfig;
+  if (!influx.enable)
+    throw new Error('influxdbConfig.enable is false: there is nothing for the InfluxDB sink to do');
+  let settings = context.settings;
+  const metrics = influxSinkMetrics(context.registry);
+  const retries = sinkRetryMetrics(context.registry);
+  const state = createStateLog(logger, 'influxdb');
+  const writer = createInfluxWriter(influx, {
+    url: env.INFLUX_URL,
+    caFile: env.INFLUX_CA_FILE,
+    rejectUnauthorized: env.INFLUX_REJECT_UNAUTHORIZED,
+    username: env.INFLUX_USERNAME,
+    password: env.INFLUX_PASSWORD,
+    token: env.INFLUX_TOKEN,
+  });
+  let targetReady = false;
+
+  const batcher = createPointBatcher({
+    maxPoints: influx.maxBatchSize,
+    flushIntervalMs: env.INFLUX_FLUSH_INTERVAL_MS,
+    parallelWrites: env.INFLUX_PARALLEL_WRITES,
+    async write(lines) {
+      if (!targetReady) {
+        const note = await writer.ensureTarget();
+        targetReady = true;
+        if (note) logger.info({ destination: writer.description }, note);
+      }
+      await writer.write(lines);
+    },
+    onBatch({ lines, durationMs, error }) {
+      metrics.batchDuration.observe(durationMs / 1000);
+      if (!error) {
+        metrics.batches.inc({ outcome: 'ok' });
+        metrics.points.inc(lines);
+        state.up(writer.description);
+        return;
+      }
+      metrics.batches.inc({ outcome: error.kind });
+      if (error.kind === 'unavailable') state.down(error.message);
+    },
+  });
+
+  const pointOptions = () => ({
+    version: influx.version,
+    excludeUser: settings.userSessions.excludeUser,
+    sessionIdHashKey: env.SESSION_ID_HASH_KEY,
+  });
+
+  const writeJob = async (job: Job<InfluxSinkJob>) => {
+    const parsed = influxSinkJobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      throw new PermanentJobError('invalid_job', parsed.error.issues.map((i) => i.message).join('; '));
+    }
+    const data = parsed.data;
+    const points =
+      data.kind === 'sessions'
+        ? buildSessionPoints(data, pointOptions())
+        : settings.errorTracking.influxdb
+          ? [buildErrorPoint(data, settings.errorTracking.measurementName)]
+          : [];
+    const lines = toLineProtocol(points);
+    try {
+      await batcher.add(lines);
+    } catch (error) {
+      if (error instanceof InfluxWriteError && error.kind === 'rejected') {
+        metrics.rejected.inc(error.details.dropped ?? lines.length);
+        logger.error(
+          { jobId: job.id, status: error.details.status },
+          `InfluxDB rejected a result: ${error.message}`,
+        );
+        throw new PermanentJobError('influx_rejected', error.message);
+      }
+      throw new RetryableJobError('influx_unavailable', (error as Error).message);
+    }
+    return { points: lines.length };
+  };
+
+  const worker = startWorker<InfluxSinkJob>({
+    queue: QUEUE.influx,
+    context: context.queues,
+    concurrency: env.INFLUX_CONCURRENCY,
+    processor: writeJob,
+    backoff: (attemptsMade, job) => {
+      const delay = sinkRetryDelay(attemptsMade, bornAt(job), {
+        baseMs: 1000,
+        maxMs: env.SINK_MAX_BACKOFF_MS,
+        maxAgeMs: env.SINK_MAX_AGE_MS,
+      });
+      if (delay < 0)
+        logger.error({ jobId: job?.id }, `gave up on a result older than ${env.SINK_MAX_AGE_MS} ms`);
+      else retries.inc({ sink: 'influx' });
+      return delay;
+    },
+    onError: (error) => logger.debug({ err: error }, 'influx sink worker error'),
+  });
+
+  logger.info(
+    {
+      destination: writer.description,
+      concurrency: env.INFLUX_CONCURRENCY,
+      maxBatchSize: influx.maxBatchSize,
+    },
+    'InfluxDB sink running',
+  );
+
+  let lastPing = { at: 0, ok: false };
+  return {
+    name: 'influx-sink',
+    async checks() {
+      if (Date.now() - lastPing.at > 2000) lastPing = { at: Date.now(), ok: await writer.ping() };
+      return { influxdb: lastPing.ok ? 'up' : `down: ${writer.description} does not answer` };
+    },
+    async applySettings(next: Settings) {
+      if (JSON.stringify(next.influxdbConfig) !== JSON.stringify(settings.influxdbConfig)) {
+        logger.warn('influxdbConfig changed: restart the InfluxDB sink to write to the new destination');
+      }
+      settings = next;
+    },
+    async stop() {
+      const closing = worker.close();
+      await batcher.flush();
+      await closing;
+    },
+  };
+}
+
+function bornAt(job: Job<InfluxSinkJob> | undefined): number {
+  const data = job?.data as Partial<{ polledAt: number; failedAt: number }> | undefined;
+  return data?.polledAt ?? data?.failedAt ?? job?.timestamp ?? Date.now();
+}

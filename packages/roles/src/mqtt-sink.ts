@@ -1,0 +1,145 @@
+import type { MqttSinkEnv, Settings } from '@qsm/config';
+import { buildSessionPayload, buildSessionTopic, createMqttPublisher, MqttPublishError } from '@qsm/mqtt';
+import {
+  createPublishedSnapshots,
+  type Job,
+  type MqttSinkJob,
+  mqttSinkJobSchema,
+  PermanentJobError,
+  QUEUE,
+  RetryableJobError,
+  sinkRetryDelay,
+  startWorker,
+} from '@qsm/queues';
+import { mqttSinkMetrics, sinkRetryMetrics } from './metrics.js';
+import type { RoleContext, RunningRole } from './role.js';
+import { createStateLog } from './state-log.js';
+import { createTopicSequencer } from './topic-sequencer.js';
+
+/** `MQTT_URL` when set, else Butler SOS's `brokerHost`/`brokerPort` over plain MQTT. */
+export function brokerUrl(settings: Settings, env: Pick<MqttSinkEnv, 'MQTT_URL'>): string {
+  if (env.MQTT_URL) return env.MQTT_URL;
+  const mqtt = settings.mqttConfig;
+  if (!mqtt.enable) throw new Error('mqttConfig.enable is false');
+  const host =
+    mqtt.brokerHost.includes(':') && !mqtt.brokerHost.startsWith('[')
+      ? `[${mqtt.brokerHost}]`
+      : mqtt.brokerHost;
+  return `mqtt://${host}:${mqtt.brokerPort}`;
+}
+
+/**
+ * A BullMQ worker on the sink-mqtt queue. It publishes each PollResult's sessions (all of them; the
+ * blacklist is for InfluxDB only) to Butler SOS's topic, with QoS 1 by default, and completes the job on
+ * the broker's acknowledgement. A snapshot older than one already published on its topic is not
+ * published. While the broker is away, the worker pauses and jobs are retried.
+ */
+export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Promise<RunningRole> {
+  const { logger } = context;
+  if (!context.settings.mqttConfig.enable)
+    throw new Error('mqttConfig.enable is false: there is nothing for the MQTT sink to do');
+  let settings = context.settings;
+  const metrics = mqttSinkMetrics(context.registry);
+  const retries = sinkRetryMetrics(context.registry);
+  const url = brokerUrl(settings, env);
+  const state = createStateLog(logger, 'mqtt broker');
+  const publisher = createMqttPublisher(
+    {
+      url,
+      username: env.MQTT_USERNAME,
+      password: env.MQTT_PASSWORD,
+      caFile: env.MQTT_CA_FILE,
+      certFile: env.MQTT_CERT_FILE,
+      keyFile: env.MQTT_KEY_FILE,
+      rejectUnauthorized: env.MQTT_REJECT_UNAUTHORIZED,
+      clientId: env.MQTT_CLIENT_ID,
+    },
+    env.MQTT_PUBLISH_TIMEOUT_MS,
+  );
+  const snapshots = createPublishedSnapshots(context.queues.connection, context.queues.prefix);
+  const qos = env.MQTT_QOS as 0 | 1 | 2;
+
+  const sequencer = createTopicSequencer(25);
+
+  const publish = async (job: Job<MqttSinkJob>) => {
+    const parsed = mqttSinkJobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      throw new PermanentJobError('invalid_job', parsed.error.issues.map((i) => i.message).join('; '));
+    }
+    const result = parsed.data;
+    const mqtt = settings.mqttConfig;
+    const baseTopic = mqtt.enable ? mqtt.baseTopic : 'butler-sos/';
+    const topic = buildSessionTopic(baseTopic, result.qpsHost, result.virtualProxy);
+    return sequencer.submit(topic, result.polledAt, () => publishInTurn(topic, result));
+  };
+
+  const publishInTurn = async (topic: string, result: MqttSinkJob) => {
+    if ((await snapshots.lastPublished(topic)) >= result.polledAt) {
+      metrics.superseded.inc();
+      return { topic, skipped: 'superseded' };
+    }
+    try {
+      await publisher.publish(topic, buildSessionPayload(result.sessions), { qos, retain: env.MQTT_RETAIN });
+    } catch (error) {
+      if (error instanceof MqttPublishError) throw new RetryableJobError('mqtt_unavailable', error.message);
+      throw error;
+    }
+    await snapshots.record(topic, result.polledAt);
+    metrics.published.inc();
+    return { topic, sessions: result.sessions.length };
+  };
+
+  const worker = startWorker<MqttSinkJob>({
+    queue: QUEUE.mqtt,
+    context: context.queues,
+    concurrency: env.MQTT_CONCURRENCY,
+    processor: publish,
+    backoff: (attemptsMade, job) => {
+      const delay = sinkRetryDelay(attemptsMade, job?.data.polledAt ?? Date.now(), {
+        baseMs: 1000,
+        maxMs: env.SINK_MAX_BACKOFF_MS,
+        maxAgeMs: env.SINK_MAX_AGE_MS,
+      });
+      if (delay < 0)
+        logger.error({ jobId: job?.id }, `gave up on a snapshot older than ${env.SINK_MAX_AGE_MS} ms`);
+      else retries.inc({ sink: 'mqtt' });
+      return delay;
+    },
+    onError: (error) => logger.debug({ err: error }, 'mqtt sink worker error'),
+  });
+
+  // Taking no new jobs while the broker is away keeps the snapshots of each topic in order.
+  publisher.onStateChange((connected, detail) => {
+    if (connected) {
+      state.up(detail);
+      worker.resume();
+    } else {
+      state.down(detail);
+      void worker.pause(true).catch(() => {});
+    }
+  });
+
+  logger.info(
+    { broker: url.replace(/\/\/[^@]*@/, '//***@'), qos, retain: env.MQTT_RETAIN },
+    'MQTT sink running',
+  );
+
+  return {
+    name: 'mqtt-sink',
+    async checks() {
+      return {
+        mqtt: publisher.connected ? 'up' : state.current === 'up' ? 'down: not connected yet' : state.current,
+      };
+    },
+    async applySettings(next) {
+      if (JSON.stringify(next.mqttConfig) !== JSON.stringify(settings.mqttConfig)) {
+        logger.warn('mqttConfig changed: the base topic applies now; restart the MQTT sink for a new broker');
+      }
+      settings = next;
+    },
+    async stop() {
+      await worker.close();
+      await publisher.close();
+    },
+  };
+}

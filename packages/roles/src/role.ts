@@ -1,0 +1,26 @@
+import type { Settings } from '@qsm/config';
+import type { Logger } from '@qsm/logging';
+import type { QueueContext } from '@qsm/queues';
+import type { Registry } from 'prom-client';
+
+/** What every role gets from the process that runs it. */
+export interface RoleContext {
+  logger: Logger;
+  registry: Registry;
+  queues: QueueContext;
+  /** The settings the process started with; later changes arrive through RunningRole.applySettings. */
+  settings: Settings;
+  /** A role's stop() must be done within this; it aborts work in flight when it has to. */
+  shutdownTimeoutMs: number;
+}
+
+/** A started role. Several can share one process (the all-in-one mode). */
+export interface RunningRole {
+  readonly name: string;
+  /** The role's own dependencies (`{ influxdb: 'up' }`); a value other than 'up' makes the app unready. */
+  checks(): Promise<Record<string, string>>;
+  /** A new, valid config was loaded (file changed or SIGHUP). */
+  applySettings(settings: Settings): Promise<void>;
+  /** Stop taking work, finish or release what is in flight, close what the role opened. */
+  stop(): Promise<void>;
+}

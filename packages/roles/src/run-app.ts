@@ -1,0 +1,185 @@
+import {
+  type CommonEnv,
+  ConfigError,
+  type ConfigProblem,
+  commonEnvSchema,
+  configFilePath,
+  formatProblem,
+  loadConfigFile,
+  readEnvironment,
+  type Settings,
+} from '@qsm/config';
+import { createLogger, type Logger } from '@qsm/logging';
+import {
+  type ConnectionRole,
+  createRedisConnection,
+  onRedisStateChange,
+  type QueueContext,
+  redactUrl,
+} from '@qsm/queues';
+import {
+  createMetricsRegistry,
+  handleShutdownSignals,
+  logProcessFaults,
+  startOpsServer,
+  watchConfigFile,
+} from '@qsm/runtime';
+import type { z } from 'zod';
+import type { RoleContext, RunningRole } from './role.js';
+
+export interface AppDefinition<S extends z.ZodType> {
+  /** On every log line and metric (`scheduler`, `poller`, ...). */
+  role: string;
+  /** Where /healthz, /readyz and /metrics listen unless HTTP_PORT says otherwise. */
+  defaultHttpPort: number;
+  /** Read the certificate files at start (the apps that call QPS). */
+  checkCertificates: boolean;
+  /** Producers fail fast while Redis is away; workers wait for it. */
+  connection: ConnectionRole;
+  /** The app's own environment variables, besides the common ones. */
+  env: S;
+  start(context: RoleContext, env: z.output<S> & CommonEnv): Promise<RunningRole[]>;
+}
+
+export interface RunningApp {
+  logger: Logger;
+  httpPort: number;
+  stop(reason: string): Promise<void>;
+}
+
+/**
+ * The life of every app process: settings from the environment and the config file (clear errors and
+ * exit 1 when they are wrong), logger, Redis, the operations endpoint, the roles, config reloads on file
+ * change and SIGHUP, and a bounded shutdown on SIGTERM/SIGINT.
+ */
+export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>): Promise<RunningApp> {
+  const env = readAppEnvironment(definition.env);
+  const logger = createLogger({ role: definition.role, level: env.LOG_LEVEL, format: env.LOG_FORMAT });
+  logProcessFaults(logger);
+
+  let configFile: string;
+  let settings: Settings;
+  try {
+    configFile = configFilePath(process.argv.slice(2), process.env);
+    const loaded = loadConfigFile(configFile, { checkCertificates: definition.checkCertificates });
+    settings = loaded.settings;
+    logWarnings(logger, loaded.warnings);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems)
+      logger.error({ path: problem.path, source: error.source }, formatProblem(problem));
+    logger.fatal(`${error.problems.length} config problem(s) in ${error.source}: not starting`);
+    return exitNow(1);
+  }
+
+  const connection = createRedisConnection(env.REDIS_URL, definition.connection, `qsm-${definition.role}`);
+  onRedisStateChange(connection, (state, detail) => {
+    if (state === 'up') logger.info({ redis: redactUrl(env.REDIS_URL) }, 'redis connected');
+    else
+      logger.warn(
+        { redis: redactUrl(env.REDIS_URL), reason: detail },
+        'redis unavailable; waiting for it to come back',
+      );
+  });
+  const queues: QueueContext = { connection, prefix: env.QUEUE_PREFIX };
+  const registry = createMetricsRegistry(definition.role);
+  let roles: RunningRole[] = [];
+
+  const ops = await startOpsServer({
+    host: env.HTTP_HOST,
+    port: env.HTTP_PORT ?? definition.defaultHttpPort,
+    registry,
+    async readiness() {
+      const checks: Record<string, string> = {
+        redis: connection.status === 'ready' ? 'up' : `down: ${connection.status}`,
+      };
+      for (const role of roles) Object.assign(checks, await role.checks());
+      return { ready: Object.values(checks).every((v) => v === 'up'), checks };
+    },
+  });
+
+  const context: RoleContext = {
+    logger,
+    registry,
+    queues,
+    settings,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+  };
+  try {
+    roles = await definition.start(context, env);
+  } catch (error) {
+    logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
+    await ops.close();
+    connection.disconnect();
+    return exitNow(1);
+  }
+
+  const reload = async (reason: string) => {
+    try {
+      const loaded = loadConfigFile(configFile, { checkCertificates: definition.checkCertificates });
+      logWarnings(logger, loaded.warnings);
+      logger.info({ reason }, 'config reloaded');
+      for (const role of roles) await role.applySettings(loaded.settings);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const problem of error.problems) logger.error({ path: problem.path }, formatProblem(problem));
+      logger.error(
+        `config change rejected (${error.problems.length} problem(s)): keeping the running config`,
+      );
+    }
+  };
+  const stopWatching = watchConfigFile(configFile, () => void reload('file changed'));
+  process.on('SIGHUP', () => void reload('SIGHUP'));
+
+  const stop = handleShutdownSignals({
+    logger,
+    timeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    async stop() {
+      stopWatching();
+      for (const role of [...roles].reverse()) await role.stop();
+      await ops.close();
+      await connection.quit().catch(() => connection.disconnect());
+    },
+  });
+
+  logger.info(
+    {
+      httpPort: ops.port,
+      config: configFile,
+      queuePrefix: env.QUEUE_PREFIX,
+      roles: roles.map((r) => r.name),
+    },
+    `${definition.role} started`,
+  );
+  return { logger, httpPort: ops.port, stop };
+}
+
+function readAppEnvironment<S extends z.ZodType>(schema: S): z.output<S> & CommonEnv {
+  const problems: ConfigProblem[] = [];
+  const parse = <T extends z.ZodType>(s: T) => {
+    try {
+      return readEnvironment(s);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      return undefined;
+    }
+  };
+  const common = parse(commonEnvSchema);
+  const own = parse(schema);
+  if (problems.length > 0 || !common) {
+    process.stderr.write(`${new ConfigError('environment', problems).message}\n`);
+    return exitNow(1);
+  }
+  return { ...(own as object), ...common } as z.output<S> & CommonEnv;
+}
+
+function logWarnings(logger: Logger, warnings: ConfigProblem[]) {
+  for (const warning of warnings) logger.warn({ path: warning.path }, formatProblem(warning));
+}
+
+function exitNow(code: number): never {
+  // Let the logger flush its last line before the process ends.
+  setImmediate(() => process.exit(code));
+  return new Promise(() => {}) as never;
+}

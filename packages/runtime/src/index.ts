@@ -1,0 +1,4 @@
+export { createMetricsRegistry } from './metrics-registry.js';
+export { type OpsServer, type OpsServerSettings, type Readiness, startOpsServer } from './ops-server.js';
+export { handleShutdownSignals, logProcessFaults, type ShutdownSettings } from './shutdown.js';
+export { watchConfigFile } from './watch-file.js';

@@ -1,0 +1,67 @@
+import { type RunningProcess, startProcess } from './child-process.js';
+import { appMain } from './paths.js';
+import { services } from './services.js';
+
+export type AppName = 'scheduler' | 'poller' | 'influx-sink' | 'mqtt-sink' | 'all-in-one' | 'board';
+
+export interface RunningApp extends RunningProcess {
+  /** Port of /healthz, /readyz and /metrics. */
+  httpPort: number;
+  metrics(): Promise<string>;
+  ready(): Promise<{ status: number; body: Record<string, string> }>;
+}
+
+/**
+ * Starts `node apps/<app>/dist/main.js` with the config file and queue prefix of a test, as an
+ * operator would, and waits for its "started" line.
+ */
+export async function startApp(
+  app: AppName,
+  options: { configFile: string; prefix: string; env?: NodeJS.ProcessEnv; name?: string },
+): Promise<RunningApp> {
+  const proc = startProcess(options.name ?? app, process.execPath, [appMain(app)], {
+    env: {
+      CONFIG_FILE: options.configFile,
+      QUEUE_PREFIX: options.prefix,
+      REDIS_URL: services.redisUrl,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'info',
+      ...options.env,
+    },
+  });
+  const line = await proc.waitForLine(
+    (l) => l.includes(`"msg":"${app} started"`) && l.includes(`"httpPort":`),
+    20_000,
+  );
+  const httpPort = Number((JSON.parse(line) as { httpPort: number }).httpPort);
+  const base = `http://127.0.0.1:${httpPort}`;
+  return Object.assign(proc, {
+    httpPort,
+    metrics: async () => (await fetch(`${base}/metrics`)).text(),
+    ready: async () => {
+      const res = await fetch(`${base}/readyz`);
+      return { status: res.status, body: (await res.json()) as Record<string, string> };
+    },
+  });
+}
+
+/** The value of one Prometheus series in a /metrics text (`name{a="b"}`), or 0 when it is absent. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  let found = false;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const seriesLabels = Object.fromEntries(
+      [...(match[3] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+    );
+    if (Object.entries(labels).every(([k, v]) => seriesLabels[k] === v)) {
+      total += Number(match[4]);
+      found = true;
+    }
+  }
+  return found ? total : 0;
+}

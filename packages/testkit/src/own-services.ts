@@ -1,0 +1,79 @@
+import { chmodSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import path from 'node:path';
+import { type RunningProcess, startProcess } from './child-process.js';
+import { tempDir } from './paths.js';
+
+/** A TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface OwnService {
+  port: number;
+  url: string;
+  process: RunningProcess;
+  /** Stops the service (as an outage would), keeping its port for restart(). */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  restart(): Promise<void>;
+}
+
+/**
+ * A Mosquitto broker of the test's own, on a free port, for tests that stop and restart the broker
+ * without disturbing the shared one.
+ */
+export async function startOwnMosquitto(options: { persistence?: boolean } = {}): Promise<OwnService> {
+  const port = await freePort();
+  const dir = tempDir('mosquitto');
+  const conf = path.join(dir, 'mosquitto.conf');
+  // With persistence, sessions of subscribers (clean: false) and their queued messages survive a restart.
+  const persistence = options.persistence
+    ? `persistence true\npersistence_location ${dir}/\nautosave_interval 1\n`
+    : 'persistence false\n';
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\n${persistence}log_dest stderr\n`);
+  if (options.persistence) chmodSync(dir, 0o777);
+  let proc = await launch(conf, port);
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    get process() {
+      return proc;
+    },
+    async stop(signal = 'SIGTERM') {
+      await proc.stop(signal);
+    },
+    async restart() {
+      proc = await launch(conf, port);
+    },
+  };
+}
+
+async function launch(conf: string, port: number): Promise<RunningProcess> {
+  const proc = startProcess(`mosquitto:${port}`, 'mosquitto', ['-c', conf]);
+  await waitForPort(port);
+  return proc;
+}
+
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,144 @@
+import type { CertificateSet } from '@qsm/dev-certs';
+import {
+  cleanupRedisPrefix,
+  collectMqtt,
+  dropInfluxDatabase,
+  influxQuery,
+  rows,
+  type Simulator,
+  startApp,
+  startSimulator,
+  stopAll,
+  tempDir,
+  testCertificates,
+  uniqueName,
+  waitUntil,
+  writeButlerConfig,
+} from '@qsm/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let certs: CertificateSet;
+let sim: Simulator;
+const prefixes: string[] = [];
+const databases: string[] = [];
+
+function setup(label: string, proxies = ['/', '/hdr'], pollingInterval = 1000) {
+  const prefix = uniqueName(label);
+  const db = uniqueName(`qsm_${label}`);
+  prefixes.push(prefix);
+  databases.push(db);
+  const baseTopic = `qsm-test/${prefix}/`;
+  const configFile = writeButlerConfig(tempDir(label), {
+    certs,
+    pollingInterval,
+    servers: [{ serverName: 'sense1', qpsHost: sim.qpsHost('sense1'), virtualProxies: proxies }],
+    influx: { db },
+    mqtt: { baseTopic },
+  });
+  return { prefix, db, baseTopic, configFile };
+}
+
+beforeAll(async () => {
+  certs = await testCertificates('lifecycle');
+  sim = await startSimulator(certs, [
+    '--servers',
+    '1',
+    '--prefixes',
+    '/,/hdr,/slow',
+    '--sessions',
+    '3',
+    '--churn',
+    '0',
+  ]);
+});
+
+afterAll(async () => {
+  await stopAll();
+  for (const prefix of prefixes) await cleanupRedisPrefix(prefix);
+  for (const db of databases) await dropInfluxDatabase(db);
+});
+
+describe('one-process mode', () => {
+  it('polls, writes InfluxDB and publishes to MQTT from a single process, and stops with exit 0', async () => {
+    const { prefix, db, baseTopic, configFile } = setup('all_in_one');
+    const subscriber = await collectMqtt(`${baseTopic}#`);
+    const app = await startApp('all-in-one', { configFile, prefix });
+    await waitUntil(
+      async () =>
+        rows(
+          await influxQuery(
+            db,
+            'SELECT count(session_count) FROM user_session_summary GROUP BY user_session_virtual_proxy',
+          ),
+        ).length === 2,
+      'results of both proxies in InfluxDB',
+      { timeoutMs: 15_000 },
+    );
+    await waitUntil(() => new Set(subscriber.messages.map((m) => m.topic)).size === 2, 'both topics on MQTT');
+    expect((await app.ready()).body).toMatchObject({
+      status: 'ready',
+      redis: 'up',
+      influxdb: 'up',
+      mqtt: 'up',
+      schedulers: 'up',
+    });
+    expect(await app.stop('SIGTERM')).toBe(0);
+    await subscriber.close();
+  });
+});
+
+describe('shutting down', () => {
+  it('finishes or releases a poll in flight within the deadline and exits 0', async () => {
+    await sim.setLatency('sense1', '/slow', 8000);
+    // A long interval allows a long poll timeout: the poll is still waiting for QPS when SIGTERM comes.
+    const { prefix, configFile } = setup('slow_shutdown', ['/slow'], 60_000);
+    const poller = await startApp('poller', {
+      configFile,
+      prefix,
+      env: { SHUTDOWN_TIMEOUT_MS: '3000', QPS_TIMEOUT_MS: '20000' },
+    });
+    await startApp('scheduler', { configFile, prefix });
+    await waitUntil(
+      async () => (await sim.proxyState('sense1', '/slow')).active > 0,
+      'a slow poll in flight',
+    );
+    const started = Date.now();
+    expect(await poller.stop('SIGTERM', 10_000)).toBe(0);
+    expect(Date.now() - started).toBeLessThan(4500);
+    // Aborted, not reported as a Qlik failure.
+    expect(poller.lines.some((l) => l.includes('poll failed'))).toBe(false);
+  });
+
+  it('exits at once on a second signal', async () => {
+    const { prefix, configFile } = setup('second_signal', ['/slow'], 60_000);
+    const poller = await startApp('poller', {
+      configFile,
+      prefix,
+      env: { SHUTDOWN_TIMEOUT_MS: '20000', QPS_TIMEOUT_MS: '20000' },
+    });
+    await startApp('scheduler', { configFile, prefix, name: 'scheduler-2' });
+    await waitUntil(
+      async () => (await sim.proxyState('sense1', '/slow')).active > 0,
+      'a slow poll in flight',
+    );
+    poller.child.kill('SIGINT');
+    await poller.waitForLine((l) => l.includes('shutting down'));
+    const started = Date.now();
+    poller.child.kill('SIGINT');
+    const code = await poller.exited;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(code).not.toBe(0);
+  });
+
+  it.each(['scheduler', 'influx-sink', 'mqtt-sink'] as const)(
+    '%s exits 0 on SIGTERM and on SIGINT',
+    async (app) => {
+      const { prefix, configFile } = setup(`stop_${app.replace('-', '_')}`);
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+        const running = await startApp(app, { configFile, prefix, name: `${app}-${signal}` });
+        expect(await running.stop(signal)).toBe(0);
+        expect(running.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+      }
+    },
+  );
+});

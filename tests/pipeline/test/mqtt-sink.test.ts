@@ -1,0 +1,145 @@
+import type { CertificateSet } from '@qsm/dev-certs';
+import { createResultDelivery, type PollResult, QUEUE, resultJobId } from '@qsm/queues';
+import {
+  cleanupRedisPrefix,
+  collectMqtt,
+  metricValue,
+  type OwnService,
+  type RunningApp,
+  services,
+  startApp,
+  startOwnMosquitto,
+  stopAll,
+  tempDir,
+  testCertificates,
+  uniqueName,
+  waitUntil,
+  writeButlerConfig,
+} from '@qsm/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/* The MQTT sink on its own: results are added to its queue by the test, as a poller would. */
+
+const prefix = uniqueName('mqtt_sink');
+const baseTopic = `qsm-test/${prefix}/`;
+let certs: CertificateSet;
+let broker: OwnService;
+let sink: RunningApp;
+let redis: Redis;
+let delivery: ReturnType<typeof createResultDelivery>;
+
+const result = (virtualProxy: string, polledAt: number, users: string[]): PollResult => ({
+  v: 1,
+  kind: 'sessions',
+  serverName: 'sense1',
+  serverDescription: 'Central',
+  hostName: 'sense1.lab',
+  serverTags: {},
+  qpsHost: 'sense1.lab:4243',
+  virtualProxy,
+  polledAt,
+  durationMs: 3,
+  sessions: users.map((UserId, i) => ({
+    UserDirectory: 'LAB',
+    UserId,
+    SessionId: `${UserId}-${i}`,
+    Attributes: [],
+  })),
+});
+
+const send = (r: PollResult) =>
+  delivery.deliver([
+    {
+      queue: QUEUE.mqtt,
+      id: resultJobId({ serverName: r.serverName, virtualProxy: r.virtualProxy }, r.polledAt),
+      data: r,
+    },
+  ]);
+
+beforeAll(async () => {
+  certs = await testCertificates('mqtt-sink');
+  broker = await startOwnMosquitto({ persistence: true });
+  redis = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
+  delivery = createResultDelivery({ connection: redis, prefix });
+  const configFile = writeButlerConfig(tempDir('mqtt-sink'), {
+    certs,
+    servers: [{ serverName: 'sense1', qpsHost: 'sense1.lab:4243', virtualProxies: ['/'] }],
+    mqtt: { baseTopic },
+  });
+  sink = await startApp('mqtt-sink', {
+    configFile,
+    prefix,
+    env: { MQTT_URL: broker.url, MQTT_PUBLISH_TIMEOUT_MS: '15000', SINK_MAX_BACKOFF_MS: '1000' },
+  });
+});
+
+afterAll(async () => {
+  await delivery?.close();
+  redis?.disconnect();
+  await stopAll();
+  await broker?.stop();
+  await cleanupRedisPrefix(prefix);
+});
+
+describe('the MQTT sink', () => {
+  it("publishes the session array to Butler SOS's topic with QoS 1", async () => {
+    const subscriber = await collectMqtt(`${baseTopic}#`, broker.url);
+    await send(result('/hdr', 1000, ['anna', 'bob']));
+    await waitUntil(() => subscriber.messages.length === 1, 'one message');
+    const [message] = subscriber.messages;
+    expect(message?.topic).toBe(`${baseTopic}sense1.lab/usersession/hdr`);
+    expect(message?.qos).toBe(1);
+    expect(message?.retain).toBe(false);
+    expect(JSON.parse(message!.payload)).toEqual(result('/hdr', 1000, ['anna', 'bob']).sessions);
+    expect(message?.payload).toBe(JSON.stringify(result('/hdr', 1000, ['anna', 'bob']).sessions, null, 2));
+    await subscriber.close();
+  });
+
+  it('never publishes a snapshot older than one already published on its topic', async () => {
+    const subscriber = await collectMqtt(`${baseTopic}#`, broker.url);
+    await send(result('/order', 5000, ['new']));
+    await waitUntil(() => subscriber.messages.length === 1, 'the newer snapshot');
+    await send(result('/order', 4000, ['old']));
+    await waitUntil(
+      async () => metricValue(await sink.metrics(), 'qsm_mqtt_snapshots_superseded_total') >= 1,
+      'superseded count',
+    );
+    expect(subscriber.messages.map((m) => JSON.parse(m.payload)[0].UserId)).toEqual(['new']);
+    await subscriber.close();
+  });
+
+  it('keeps topics valid when a virtual proxy prefix contains MQTT wildcards', async () => {
+    const subscriber = await collectMqtt(`${baseTopic}#`, broker.url);
+    await send(result('/a+b#c', 1000, ['x']));
+    await waitUntil(() => subscriber.messages.length === 1, 'the message');
+    expect(subscriber.messages[0]?.topic).toBe(`${baseTopic}sense1.lab/usersession/a%2Bb%23c`);
+    await subscriber.close();
+  });
+
+  it('waits while the broker is away, reports unready, and delivers everything in order once it is back', async () => {
+    // A subscriber with a persistent session: the broker keeps what it missed while both were away.
+    const subscriber = await collectMqtt(`${baseTopic}#`, broker.url, { clientId: `${prefix}-subscriber` });
+    const supersededBefore = metricValue(await sink.metrics(), 'qsm_mqtt_snapshots_superseded_total');
+    await broker.stop();
+    await waitUntil(async () => (await sink.ready()).status === 503, 'unready while the broker is away');
+    const now = Date.now();
+    for (let i = 1; i <= 5; i++) await send(result('/outage', now + i, [`user${i}`]));
+    await new Promise((r) => setTimeout(r, 3000));
+    await broker.restart();
+    await waitUntil(() => subscriber.messages.length >= 1, 'messages after the outage', {
+      timeoutMs: 20_000,
+    });
+    await waitUntil(async () => (await sink.ready()).status === 200, 'ready again');
+    await new Promise((r) => setTimeout(r, 3000));
+    const users = subscriber.messages
+      .filter((m) => m.topic.endsWith('/outage'))
+      .map((m) => JSON.parse(m.payload)[0].UserId);
+    // Every snapshot arrives, in order: the jobs waited for the broker instead of failing and overtaking.
+    expect(users).toEqual(['user1', 'user2', 'user3', 'user4', 'user5']);
+    expect(metricValue(await sink.metrics(), 'qsm_mqtt_snapshots_superseded_total')).toBe(supersededBefore);
+    expect(sink.lines.filter((l) => l.includes('mqtt broker unavailable')).length).toBe(1);
+    expect(sink.lines.some((l) => l.includes('gave up'))).toBe(false);
+    await subscriber.close();
+  });
+});
