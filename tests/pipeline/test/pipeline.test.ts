@@ -202,7 +202,10 @@ describe('the pipeline against real services', () => {
       user_session_host: sim.qpsHost('sense2'),
     });
     const list = rows(
-      await influxQuery(db, `SELECT * FROM user_session_list WHERE server_name = 'sense1' LIMIT 1`),
+      await influxQuery(
+        db,
+        `SELECT * FROM user_session_list WHERE server_name = 'sense1' AND user_session_virtual_proxy = '/' LIMIT 1`,
+      ),
     )[0];
     expect(list).toMatchObject({ host: '127.0.0.1', server_group: 'PROD', user_session_virtual_proxy: '/' });
   });
