@@ -6,6 +6,8 @@
 #                                      wait until each one answers. Idempotent.
 #   bash scripts/services.sh stop     stop what `start` started (nothing else).
 #   bash scripts/services.sh status
+#   bash scripts/services.sh tools    install the test tools: Chromium (board browser test) and
+#                                      docker-compose v1 (offline validation of infra/docker-compose.yml).
 #
 # State (data, logs, pid files) lives in .services/ at the repository root.
 set -euo pipefail
@@ -148,9 +150,14 @@ case "${1:-start}" in
     for name in $only; do "start_$name"; done
     ;;
   stop) stop_all ;;
+  tools)
+    ensure_package chromium chromium
+    ensure_package docker-compose docker-compose
+    log "chromium: $(command -v chromium), docker-compose: $(command -v docker-compose)"
+    ;;
   status) status_all ;;
   *)
-    echo "usage: $0 start [service...]|stop|status" >&2
+    echo "usage: $0 start [service...]|stop|status|tools" >&2
     exit 2
     ;;
 esac

@@ -6,6 +6,7 @@ import { runApp, startInfluxSink, startMqttSink, startPoller, startScheduler } f
 await runApp({
   role: 'all-in-one',
   defaultHttpPort: 9850,
+  config: 'required',
   checkCertificates: true,
   connection: 'worker',
   env: pollerEnvSchema.extend(influxSinkEnvSchema.shape).extend(mqttSinkEnvSchema.shape),

@@ -5,6 +5,7 @@ import { runApp, startInfluxSink } from '@qsm/roles';
 await runApp({
   role: 'influx-sink',
   defaultHttpPort: 9853,
+  config: 'required',
   checkCertificates: false,
   connection: 'worker',
   env: influxSinkEnvSchema,

@@ -5,6 +5,7 @@ import { runApp, startMqttSink } from '@qsm/roles';
 await runApp({
   role: 'mqtt-sink',
   defaultHttpPort: 9854,
+  config: 'required',
   checkCertificates: false,
   connection: 'worker',
   env: mqttSinkEnvSchema,

@@ -5,6 +5,7 @@ import { runApp, startPoller } from '@qsm/roles';
 await runApp({
   role: 'poller',
   defaultHttpPort: 9852,
+  config: 'required',
   checkCertificates: true,
   connection: 'worker',
   env: pollerEnvSchema,

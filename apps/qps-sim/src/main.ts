@@ -27,6 +27,7 @@ const { values } = parseArgs({
     'churn-interval': { type: 'string', default: '1000' },
     seed: { type: 'string', default: '1' },
     hostile: { type: 'boolean', default: false },
+    stamp: { type: 'boolean', default: false },
     'spread-addresses': { type: 'boolean', default: false },
     'port-base': { type: 'string', default: '0' },
     certs: { type: 'string', default: '.dev-certs' },
@@ -45,6 +46,7 @@ if (values.help) {
   --latency 0 --churn 0.05     response latency (ms), share of sessions replaced per churn step
   --churn-interval 1000        ms between churn steps (0: only on request)
   --seed 1 --hostile           reproducible population; hostile user ids and directories
+  --stamp                      add "Served": <request number> to every session (ordering tests)
   --spread-addresses           server i listens on 127.0.0.(i+1)
   --port-base 0                first port (0: random ports)
   --certs .dev-certs           root.pem, server.pem, server_key.pem (generated when missing)
@@ -105,6 +107,7 @@ const servers = config.servers.map((spec) => {
             population: createProxyPopulation(config.seed, spec.name, proxy),
             latencyMs: proxy.latencyMs,
             fault: proxy.fault,
+            stamp: values.stamp,
             stats: { requests: 0, active: 0, maxActive: 0, times: [], xrfkeys: [] },
           },
         ];

@@ -19,6 +19,8 @@ export interface ProxyStats {
 
 export interface SimulatedProxy {
   population: ProxyPopulation;
+  /** Add `Served: <request number>` to every session of an answer, so that tests can order snapshots. */
+  stamp?: boolean;
   latencyMs: number;
   fault: Fault | undefined;
   stats: ProxyStats;
@@ -116,7 +118,7 @@ function respond(proxy: SimulatedProxy, fault: Fault | undefined, req: IncomingM
   switch (fault?.mode) {
     case undefined:
     case 'ok':
-      return send(res, 200, json, proxy.population.body());
+      return send(res, 200, json, proxy.stamp ? stamped(proxy) : proxy.population.body());
     case 'status':
       return send(res, fault.status, 'text/plain', `Simulated failure ${fault.status}`);
     case 'html':
@@ -142,6 +144,10 @@ function respond(proxy: SimulatedProxy, fault: Fault | undefined, req: IncomingM
     case 'oversize':
       return oversize(res, fault.bytes);
   }
+}
+
+function stamped(proxy: SimulatedProxy): string {
+  return JSON.stringify(proxy.population.sessions().map((s) => ({ ...s, Served: proxy.stats.requests })));
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string) {

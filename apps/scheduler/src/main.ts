@@ -5,6 +5,7 @@ import { z } from 'zod';
 await runApp({
   role: 'scheduler',
   defaultHttpPort: 9851,
+  config: 'required',
   checkCertificates: false,
   connection: 'producer',
   env: z.object({}),

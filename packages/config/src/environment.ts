@@ -36,6 +36,8 @@ export const commonEnvSchema = z.object({
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   HTTP_PORT: port.optional(),
   SHUTDOWN_TIMEOUT_MS: int(100).default(8000),
+  /** How long a worker's hold on a job lasts without renewal: a crashed worker's jobs return after this. */
+  WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
 });
 
 export const pollerEnvSchema = z.object({

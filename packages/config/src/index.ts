@@ -10,6 +10,7 @@ export {
   parseConfig,
   validateConfig,
 } from './load-config.js';
+export { probeHosts } from './probe-hosts.js';
 export * from './settings.js';
 export { summarizeSettings } from './summary.js';
 export { checkVirtualProxyPrefix } from './virtual-proxy.js';

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir, testCertificates } from '@qsm/testkit';
+import { freePort, tempDir, testCertificates } from '@qsm/testkit';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError, listPollTargets, loadConfigFile, parseConfig, validateConfig } from '../src/index.js';
@@ -429,6 +429,31 @@ describe('validate-config', () => {
     expect(out.split('\n')[0]).toBe('ok');
     expect(out).toContain('sense1: sense1.lab:4243 / /hdr /sales');
     expect(out).toContain('influxdb: v3 at influxdb.mycompany.com:8086, database mydatabase');
+  });
+
+  it('with --probe, names every host it cannot reach, by its config path', async () => {
+    const config = baseConfig();
+    const closed = await freePort();
+    config['Butler-SOS'].serversToMonitor.servers[0]!.userSessions.host = `127.0.0.1:${closed}`;
+    config['Butler-SOS'].serversToMonitor.servers[1]!.userSessions.host = 'no-such-host.invalid:4243';
+    const file = path.join(tempDir('probe'), 'config.yaml');
+    writeFileSync(file, stringify(config));
+    const result = spawnSync(process.execPath, [CLI, file, '--no-certificates', '--probe'], {
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      `Butler-SOS.serversToMonitor.servers[0].userSessions.host: QPS of sense1: nothing listens on 127.0.0.1:${closed} (connection refused)`,
+    );
+    expect(result.stderr).toContain(
+      'Butler-SOS.serversToMonitor.servers[1].userSessions.host: QPS of sense2: host name no-such-host.invalid not found',
+    );
+    expect(result.stderr).toContain(
+      'Butler-SOS.influxdbConfig.host: InfluxDB: host name influx.lab not found',
+    );
+    expect(result.stderr).toContain(
+      'Butler-SOS.mqttConfig.brokerHost: the MQTT broker: host name mqtt.lab not found',
+    );
   });
 
   it('lists the problems and exits non-zero for a bad file', () => {

@@ -75,6 +75,13 @@ export interface WorkerSettings<T> {
   queue: QueueName;
   context: QueueContext;
   concurrency: number;
+  /** Lock duration and stalled-job check interval: a dead worker's jobs go back to the queue after this. */
+  lockMs?: number;
+  /**
+   * How often a job may lose its lock (a dead or stalled worker) and go back to the queue before it fails.
+   * Sink jobs are idempotent, so they may go back a few times; a poll job that went back is stale anyway.
+   */
+  maxStalledCount?: number;
   processor: (job: Job<T>, signal: AbortSignal | undefined) => Promise<unknown>;
   /** Delay before the next attempt of a failed job; -1 fails it for good. */
   backoff?: (attemptsMade: number, job: Job<T> | undefined, error: Error | undefined) => number;
@@ -89,6 +96,8 @@ export function startWorker<T>(settings: WorkerSettings<T>): Worker<T> {
     prefix: settings.context.prefix,
     concurrency: settings.concurrency,
     autorun: true,
+    ...(settings.lockMs ? { lockDuration: settings.lockMs, stalledInterval: settings.lockMs } : {}),
+    ...(settings.maxStalledCount === undefined ? {} : { maxStalledCount: settings.maxStalledCount }),
     ...(settings.backoff
       ? {
           settings: {

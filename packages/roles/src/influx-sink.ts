@@ -111,6 +111,8 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
     queue: QUEUE.influx,
     context: context.queues,
     concurrency: env.INFLUX_CONCURRENCY,
+    lockMs: context.workerLockMs,
+    maxStalledCount: 5,
     processor: writeJob,
     backoff: (attemptsMade, job) => {
       const delay = sinkRetryDelay(attemptsMade, bornAt(job), {

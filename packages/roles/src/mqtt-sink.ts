@@ -93,6 +93,8 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
     queue: QUEUE.mqtt,
     context: context.queues,
     concurrency: env.MQTT_CONCURRENCY,
+    lockMs: context.workerLockMs,
+    maxStalledCount: 5,
     processor: publish,
     backoff: (attemptsMade, job) => {
       const delay = sinkRetryDelay(attemptsMade, job?.data.polledAt ?? Date.now(), {

@@ -4,6 +4,7 @@ import { createQpsClient, isQpsError, type QpsClient, type QpsError } from '@qsm
 import {
   createPollLock,
   createResultDelivery,
+  createSessionCounts,
   dueTimeOf,
   failureJobId,
   type Job,
@@ -22,6 +23,7 @@ import {
 } from '@qsm/queues';
 import { pollerMetrics } from './metrics.js';
 import type { RoleContext, RunningRole } from './role.js';
+import { registerSessionGauge } from './session-gauge.js';
 
 export type PollOutcome =
   | { outcome: 'ok'; sessions: number; durationMs: number }
@@ -48,6 +50,8 @@ export async function startPoller(context: RoleContext, env: PollerEnv): Promise
   const delivery = createResultDelivery(context.queues);
   let settings = context.settings;
   let qps = makeClient(settings, env);
+  const counts = createSessionCounts(context.queues.connection, context.queues.prefix);
+  const sessionGauge = registerSessionGauge(context.registry, () => settings, counts);
 
   const deliver = async (jobs: Array<SinkJobSpec | false>) => {
     await delivery.deliver(jobs.filter((j): j is SinkJobSpec => j !== false));
@@ -129,6 +133,7 @@ export async function startPoller(context: RoleContext, env: PollerEnv): Promise
         current.influxdbConfig.enable && { queue: QUEUE.influx, id, data: result },
         current.mqttConfig.enable && { queue: QUEUE.mqtt, id, data: result },
       ]);
+      await counts.record(schedulerId, list.sessions.length);
       metrics.polls.inc({ outcome: 'ok', category: '' });
       metrics.sessions.inc(list.sessions.length);
       return { outcome: 'ok', sessions: list.sessions.length, durationMs: result.durationMs };
@@ -164,6 +169,7 @@ export async function startPoller(context: RoleContext, env: PollerEnv): Promise
     queue: QUEUE.poll,
     context: context.queues,
     concurrency: env.POLLER_CONCURRENCY,
+    lockMs: context.workerLockMs,
     processor: poll,
     onError: (error) => logger.debug({ err: error }, 'poll worker error'),
   });
@@ -186,6 +192,7 @@ export async function startPoller(context: RoleContext, env: PollerEnv): Promise
     async applySettings(next) {
       const old = settings;
       settings = next;
+      sessionGauge.refresh();
       if (
         JSON.stringify(old.cert) !== JSON.stringify(next.cert) ||
         old.serversToMonitor.rejectUnauthorized !== next.serversToMonitor.rejectUnauthorized ||

@@ -4,14 +4,20 @@ import type { QueueContext } from '@qsm/queues';
 import type { Registry } from 'prom-client';
 
 /** What every role gets from the process that runs it. */
-export interface RoleContext {
+export interface ProcessContext {
   logger: Logger;
   registry: Registry;
   queues: QueueContext;
-  /** The settings the process started with; later changes arrive through RunningRole.applySettings. */
-  settings: Settings;
   /** A role's stop() must be done within this; it aborts work in flight when it has to. */
   shutdownTimeoutMs: number;
+  /** BullMQ lock duration and stalled-job check interval of the role's workers. */
+  workerLockMs: number;
+}
+
+/** The context of roles that work from the Butler SOS config file. */
+export interface RoleContext extends ProcessContext {
+  /** The settings the process started with; later changes arrive through RunningRole.applySettings. */
+  settings: Settings;
 }
 
 /** A started role. Several can share one process (the all-in-one mode). */

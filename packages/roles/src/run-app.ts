@@ -25,21 +25,35 @@ import {
   watchConfigFile,
 } from '@qsm/runtime';
 import type { z } from 'zod';
-import type { RoleContext, RunningRole } from './role.js';
+import { registerQueueDepthMetrics } from './queue-metrics.js';
+import type { ProcessContext, RoleContext, RunningRole } from './role.js';
 
-export interface AppDefinition<S extends z.ZodType> {
+interface AppBasics<S extends z.ZodType> {
   /** On every log line and metric (`scheduler`, `poller`, ...). */
   role: string;
   /** Where /healthz, /readyz and /metrics listen unless HTTP_PORT says otherwise. */
   defaultHttpPort: number;
-  /** Read the certificate files at start (the apps that call QPS). */
-  checkCertificates: boolean;
   /** Producers fail fast while Redis is away; workers wait for it. */
   connection: ConnectionRole;
   /** The app's own environment variables, besides the common ones. */
   env: S;
-  start(context: RoleContext, env: z.output<S> & CommonEnv): Promise<RunningRole[]>;
 }
+
+export type AppDefinition<S extends z.ZodType> = AppBasics<S> &
+  (
+    | {
+        /** The app works from the Butler SOS config file (CONFIG_FILE / --config). */
+        config: 'required';
+        /** Read the certificate files at start (the apps that call QPS). */
+        checkCertificates: boolean;
+        start(context: RoleContext, env: z.output<S> & CommonEnv): Promise<RunningRole[]>;
+      }
+    | {
+        /** The app needs Redis only (the board). */
+        config: 'none';
+        start(context: ProcessContext, env: z.output<S> & CommonEnv): Promise<RunningRole[]>;
+      }
+  );
 
 export interface RunningApp {
   logger: Logger;
@@ -57,19 +71,23 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
   const logger = createLogger({ role: definition.role, level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   logProcessFaults(logger);
 
-  let configFile: string;
-  let settings: Settings;
-  try {
-    configFile = configFilePath(process.argv.slice(2), process.env);
-    const loaded = loadConfigFile(configFile, { checkCertificates: definition.checkCertificates });
-    settings = loaded.settings;
-    logWarnings(logger, loaded.warnings);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    for (const problem of error.problems)
-      logger.error({ path: problem.path, source: error.source }, formatProblem(problem));
-    logger.fatal(`${error.problems.length} config problem(s) in ${error.source}: not starting`);
-    return exitNow(1);
+  const checkCertificates = definition.config === 'required' && definition.checkCertificates;
+  let configFile: string | undefined;
+  let settings: Settings | undefined;
+  if (definition.config === 'required') {
+    try {
+      configFile = configFilePath(process.argv.slice(2), process.env);
+      const loaded = loadConfigFile(configFile, { checkCertificates });
+      settings = loaded.settings;
+      logWarnings(logger, loaded.warnings);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const problem of error.problems) {
+        logger.error({ path: problem.path, source: error.source }, formatProblem(problem));
+      }
+      logger.fatal(`${error.problems.length} config problem(s) in ${error.source}: not starting`);
+      return exitNow(1);
+    }
   }
 
   const connection = createRedisConnection(env.REDIS_URL, definition.connection, `qsm-${definition.role}`);
@@ -98,15 +116,19 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
     },
   });
 
-  const context: RoleContext = {
+  registerQueueDepthMetrics(registry, queues);
+  const base: ProcessContext = {
     logger,
     registry,
     queues,
-    settings,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    workerLockMs: env.WORKER_LOCK_DURATION_MS,
   };
   try {
-    roles = await definition.start(context, env);
+    roles =
+      definition.config === 'required'
+        ? await definition.start({ ...base, settings: settings! } satisfies RoleContext, env)
+        : await definition.start(base, env);
   } catch (error) {
     logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
     await ops.close();
@@ -114,9 +136,9 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
     return exitNow(1);
   }
 
-  const reload = async (reason: string) => {
+  const reload = async (file: string, reason: string) => {
     try {
-      const loaded = loadConfigFile(configFile, { checkCertificates: definition.checkCertificates });
+      const loaded = loadConfigFile(file, { checkCertificates });
       logWarnings(logger, loaded.warnings);
       logger.info({ reason }, 'config reloaded');
       for (const role of roles) await role.applySettings(loaded.settings);
@@ -128,8 +150,9 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
       );
     }
   };
-  const stopWatching = watchConfigFile(configFile, () => void reload('file changed'));
-  process.on('SIGHUP', () => void reload('SIGHUP'));
+  const file = configFile;
+  const stopWatching = file ? watchConfigFile(file, () => void reload(file, 'file changed')) : () => {};
+  if (file) process.on('SIGHUP', () => void reload(file, 'SIGHUP'));
 
   const stop = handleShutdownSignals({
     logger,

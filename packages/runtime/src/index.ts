@@ -1,3 +1,4 @@
+export { metricValue } from './metric-value.js';
 export { createMetricsRegistry } from './metrics-registry.js';
 export { type OpsServer, type OpsServerSettings, type Readiness, startOpsServer } from './ops-server.js';
 export { handleShutdownSignals, logProcessFaults, type ShutdownSettings } from './shutdown.js';

@@ -47,21 +47,4 @@ export async function startApp(
   });
 }
 
-/** The value of one Prometheus series in a /metrics text (`name{a="b"}`), or 0 when it is absent. */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  let found = false;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const seriesLabels = Object.fromEntries(
-      [...(match[3] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
-    );
-    if (Object.entries(labels).every(([k, v]) => seriesLabels[k] === v)) {
-      total += Number(match[4]);
-      found = true;
-    }
-  }
-  return found ? total : 0;
-}
+export { metricValue } from '@qsm/runtime';

@@ -20,9 +20,9 @@ export interface TestConfigOptions {
   serverTagsDefinition?: string[];
   influx?:
     | false
-    | { db: string; version?: 1 }
+    | { db: string; version?: 1; port?: number }
     | { version: 2 | 3; host: string; port: number; bucket: string; org?: string; token?: string };
-  mqtt?: false | { baseTopic: string };
+  mqtt?: false | { baseTopic: string; port?: number };
   errorTracking?: boolean;
 }
 
@@ -76,7 +76,9 @@ export function butlerConfig(options: TestConfigOptions): Record<string, unknown
           ? {
               enable: true,
               host: '127.0.0.1',
-              port: Number(new URL(process.env.INFLUX_URL ?? 'http://127.0.0.1:8086').port || 8086),
+              port:
+                influx.port ??
+                Number(new URL(process.env.INFLUX_URL ?? 'http://127.0.0.1:8086').port || 8086),
               version: 1,
               maxBatchSize: 1000,
               v1Config: {
@@ -109,7 +111,9 @@ export function butlerConfig(options: TestConfigOptions): Record<string, unknown
         ? {
             enable: true,
             brokerHost: '127.0.0.1',
-            brokerPort: Number(new URL(process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883').port || 1883),
+            brokerPort:
+              options.mqtt.port ??
+              Number(new URL(process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883').port || 1883),
             baseTopic: options.mqtt.baseTopic,
           }
         : { enable: false },

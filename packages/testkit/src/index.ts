@@ -4,7 +4,14 @@ export { testCertificates } from './certificates.js';
 export { type RunningProcess, startProcess, stopAll } from './child-process.js';
 export { dropInfluxDatabase, type InfluxSeries, influxQuery, rows } from './influx-query.js';
 export { collectMqtt, type MqttCollector, type MqttMessage } from './mqtt-collector.js';
-export { freePort, type OwnService, startOwnMosquitto, waitForPort } from './own-services.js';
+export {
+  freePort,
+  type OwnService,
+  startOwnInfluxd,
+  startOwnMosquitto,
+  startOwnRedis,
+  waitForPort,
+} from './own-services.js';
 export { appMain, repoRoot, tempDir, uniqueName } from './paths.js';
 export { cleanupRedisPrefix } from './redis-cleanup.js';
 export { services } from './services.js';

@@ -77,3 +77,96 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * A Redis of the test's own, on a free port, with AOF persistence when asked: for tests that stop and
+ * restart Redis under running apps.
+ */
+export async function startOwnRedis(options: { persistence?: boolean } = {}): Promise<OwnService> {
+  const port = await freePort();
+  const dir = tempDir('redis');
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    options.persistence ? 'yes' : 'no',
+    '--appendfsync',
+    'always',
+    '--maxmemory-policy',
+    'noeviction',
+    '--dir',
+    dir,
+  ];
+  const launchRedis = async () => {
+    const proc = startProcess(`redis:${port}`, 'redis-server', args);
+    await waitForPort(port);
+    return proc;
+  };
+  let proc = await launchRedis();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    get process() {
+      return proc;
+    },
+    async stop(signal = 'SIGTERM') {
+      await proc.stop(signal);
+    },
+    async restart() {
+      proc = await launchRedis();
+    },
+  };
+}
+
+/**
+ * An InfluxDB 1.x of the test's own (Debian's influxd), on a free port, keeping its data across
+ * stop/restart. `maxValuesPerTag` sets InfluxDB's per-tag value limit (0: none), to provoke partial writes.
+ */
+export async function startOwnInfluxd(options: { maxValuesPerTag?: number } = {}): Promise<OwnService> {
+  const port = await freePort();
+  const rpcPort = await freePort();
+  const dir = tempDir('influxd');
+  const conf = path.join(dir, 'influxdb.conf');
+  writeFileSync(
+    conf,
+    `reporting-disabled = true
+bind-address = "127.0.0.1:${rpcPort}"
+[meta]
+  dir = "${dir}/meta"
+[data]
+  dir = "${dir}/data"
+  wal-dir = "${dir}/wal"
+  max-values-per-tag = ${options.maxValuesPerTag ?? 0}
+  max-series-per-database = 0
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:${port}"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+`,
+  );
+  const launchInflux = async () => {
+    const proc = startProcess(`influxd:${port}`, 'influxd', ['-config', conf]);
+    await waitForPort(port, 20_000);
+    return proc;
+  };
+  let proc = await launchInflux();
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    get process() {
+      return proc;
+    },
+    async stop(signal = 'SIGTERM') {
+      await proc.stop(signal);
+    },
+    async restart() {
+      proc = await launchInflux();
+    },
+  };
+}

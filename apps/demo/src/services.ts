@@ -1,0 +1,53 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+
+export interface Endpoint {
+  name: 'redis' | 'mosquitto' | 'influxdb';
+  host: string;
+  port: number;
+}
+
+export function reachable(endpoint: Pick<Endpoint, 'host' | 'port'>, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(endpoint.port, endpoint.host);
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+export async function redisAnswers(url: string): Promise<boolean> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 2000,
+  });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * Starts a local service with the repository's services script (Debian packages), when the script is
+ * there and allowed to; returns whether it did. Its output goes to the demo's log, not the terminal.
+ */
+export function startWithServicesScript(repoRoot: string, service: Endpoint['name']): boolean {
+  const script = path.join(repoRoot, 'scripts', 'services.sh');
+  if (!existsSync(script)) return false;
+  const result = spawnSync('bash', [script, 'start', service], { encoding: 'utf8', timeout: 120_000 });
+  return result.status === 0;
+}

@@ -1,0 +1,48 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { ALL_QUEUES, openQueue, type Queue, type QueueContext, type QueueName } from '@qsm/queues';
+import express, { type Express } from 'express';
+import { basicAuth } from './basic-auth.js';
+
+export interface BoardOptions {
+  queues: QueueContext;
+  /** Required unless `open` (then the caller made sure the board only listens on loopback). */
+  credentials?: { username: string; password: string } | undefined;
+  readOnly: boolean;
+  /** Where the board lives (`/` or `/queues`). */
+  basePath: string;
+}
+
+const DESCRIPTIONS: Record<QueueName, string> = {
+  poll: 'One job per (server, virtual proxy) per polling interval',
+  'sink-influx': 'Poll results and poll errors on their way to InfluxDB',
+  'sink-mqtt': 'Poll results on their way to the MQTT broker',
+};
+
+/**
+ * Bull Board over every queue of the product, behind basic auth. Failed jobs show their error as the
+ * workers threw it: `<category>: <message>` (e.g. `certificate_error: ...`).
+ */
+export function createBoardApp(options: BoardOptions): { app: Express; queues: Queue[] } {
+  const queues = ALL_QUEUES.map((name) => openQueue(options.queues, name));
+  const serverAdapter = new ExpressAdapter();
+  const basePath = options.basePath.replace(/\/+$/, '') || '';
+  serverAdapter.setBasePath(basePath || '/');
+  createBullBoard({
+    queues: queues.map(
+      (queue) =>
+        new BullMQAdapter(queue, {
+          readOnlyMode: options.readOnly,
+          description: DESCRIPTIONS[queue.name as QueueName] ?? '',
+        }),
+    ),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'Qlik Session Monitor', hideDocsLink: true } },
+  });
+  const app = express();
+  app.disable('x-powered-by');
+  if (options.credentials) app.use(basicAuth(options.credentials.username, options.credentials.password));
+  app.use(basePath || '/', serverAdapter.getRouter());
+  return { app, queues };
+}

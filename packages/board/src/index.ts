@@ -1,0 +1,2 @@
+export { basicAuth, isLoopback } from './basic-auth.js';
+export { type BoardOptions, createBoardApp } from './board-app.js';

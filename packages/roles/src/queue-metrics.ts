@@ -1,0 +1,29 @@
+import { ALL_QUEUES, openQueue, type QueueContext, queueDepth } from '@qsm/queues';
+import { Gauge, type Registry } from 'prom-client';
+
+/**
+ * `qsm_queue_jobs{queue, state}`: waiting, active, delayed and failed jobs of every queue, read from
+ * Redis when Prometheus scrapes. Every app exports it; the values are the same everywhere.
+ */
+export function registerQueueDepthMetrics(registry: Registry, context: QueueContext): void {
+  if (registry.getSingleMetric('qsm_queue_jobs')) return;
+  const queues = ALL_QUEUES.map((name) => openQueue(context, name));
+  for (const queue of queues) queue.on('error', () => {});
+  new Gauge({
+    name: 'qsm_queue_jobs',
+    help: 'Jobs per queue and state (waiting, active, delayed, failed), read from Redis at scrape time.',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (context.connection.status !== 'ready') return;
+      for (const queue of queues) {
+        const depth = await queueDepth(queue).catch(() => undefined);
+        if (!depth) continue;
+        for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) {
+          this.set({ queue: queue.name, state }, depth[state]);
+        }
+      }
+    },
+  });
+}
