@@ -7,6 +7,7 @@ export type { InfluxWriter } from './influx-writer.js';
 export { toLineProtocol } from './line-protocol.js';
 export { type BatcherSettings, createPointBatcher, type PointBatcher } from './point-batcher.js';
 export {
+  buildSessionPointGroups,
   buildSessionPoints,
   type InfluxVersion,
   type SessionPointOptions,

@@ -77,6 +77,29 @@ describe('batching the points of many jobs', () => {
     expect(writes).toEqual([['ok1', 'bad', 'ok2'], ['ok1'], ['bad'], ['ok2']]);
   });
 
+  it('writes the groups of a rejected job apart, so that the accepted group is stored', async () => {
+    const stored: string[] = [];
+    const batcher = createPointBatcher({
+      maxPoints: 100,
+      flushIntervalMs: 5,
+      parallelWrites: 1,
+      // Like InfluxDB 1.x at its tag value limit: one bad point and the whole write is dropped.
+      write: async (batch) => {
+        if (batch.includes('new-session'))
+          throw new InfluxWriteError('rejected', 'max-values-per-tag limit exceeded', {
+            status: 400,
+            partial: true,
+          });
+        stored.push(...batch);
+      },
+    });
+    const outcome = await batcher
+      .add(['summary', 'list'], ['new-session', 'old-session'])
+      .catch((e: Error) => e);
+    expect(outcome).toBeInstanceOf(InfluxWriteError);
+    expect(stored).toEqual(['summary', 'list']);
+  });
+
   it('flush() writes what is queued and waits for it', async () => {
     let written = 0;
     const batcher = createPointBatcher({

@@ -21,10 +21,12 @@ export interface RejectedEntry {
 
 export interface PointBatcher {
   /**
-   * Queues the lines of one job; resolves when InfluxDB acknowledged all of them, rejects with
-   * InfluxWriteError otherwise. Lines of many jobs share one write.
+   * Queues the lines of one job, in one or more groups; resolves when InfluxDB acknowledged all of them,
+   * rejects with InfluxWriteError otherwise. Lines of many jobs share one write. When InfluxDB rejects a
+   * write, each group is written again on its own: InfluxDB 1.x may drop a whole write for one bad point
+   * (max-values-per-tag), and one group's rejected points must not take another group's with them.
    */
-  add(lines: string[]): Promise<void>;
+  add(...groups: string[][]): Promise<void>;
   /** Writes what is queued now and waits for every write in flight. */
   flush(): Promise<void>;
   /** Lines queued but not yet written. */
@@ -32,7 +34,6 @@ export interface PointBatcher {
 }
 
 interface Entry {
-  lines: string[];
   /** Pieces of this entry not yet acknowledged. */
   remaining: number;
   failed: boolean;
@@ -154,15 +155,17 @@ export function createPointBatcher(settings: BatcherSettings): PointBatcher {
   };
 
   return {
-    add(lines) {
-      if (lines.length === 0) return Promise.resolve();
+    add(...groups) {
+      if (groups.every((g) => g.length === 0)) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        const entry: Entry = { lines, remaining: 0, failed: false, resolve, reject };
-        for (let i = 0; i < lines.length; i += settings.maxPoints) {
-          const slice = lines.slice(i, i + settings.maxPoints);
-          queued.push({ entry, lines: slice });
-          queuedLines += slice.length;
-          entry.remaining++;
+        const entry: Entry = { remaining: 0, failed: false, resolve, reject };
+        for (const group of groups) {
+          for (let i = 0; i < group.length; i += settings.maxPoints) {
+            const slice = group.slice(i, i + settings.maxPoints);
+            queued.push({ entry, lines: slice });
+            queuedLines += slice.length;
+            entry.remaining++;
+          }
         }
         pump();
       });

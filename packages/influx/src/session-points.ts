@@ -21,6 +21,18 @@ export interface SessionPointOptions {
  * time as timestamp. Blacklisted users are left out of everything, count and user list included.
  */
 export function buildSessionPoints(result: PollResult, options: SessionPointOptions): Point[] {
+  const { aggregates, details } = buildSessionPointGroups(result, options);
+  return [...aggregates, ...details];
+}
+
+/**
+ * The same points in two groups: the per-proxy aggregates (`user_session_summary`, `user_session_list`)
+ * and the per-session `user_session_details`, which the sink writes apart when InfluxDB rejects a write.
+ */
+export function buildSessionPointGroups(
+  result: PollResult,
+  options: SessionPointOptions,
+): { aggregates: Point[]; details: Point[] } {
   const excluded = createBlacklist(options.excludeUser);
   const sessions = result.sessions.filter((s) => !excluded(s));
   const tags = commonTags(result);
@@ -52,7 +64,7 @@ export function buildSessionPoints(result: PollResult, options: SessionPointOpti
       .stringField('user_directory', session.UserDirectory)
       .stringField('user_id', session.UserId);
   });
-  return [summary, list, ...details];
+  return { aggregates: [summary, list], details };
 }
 
 function commonTags(result: PollResult): Array<[string, string]> {

@@ -56,7 +56,14 @@ export function classifyTransportFailure(
     return fail('certificate_error', `TLS failed (${code}): ${e.message}. ${tlsHint(code)}`);
   }
   if (/maxContentLength/i.test(e.message)) {
-    return fail('invalid_response', `response larger than the limit: ${e.message}`);
+    return new QpsError(
+      'invalid_response',
+      `response larger than the limit (QPS_MAX_RESPONSE_BYTES): ${e.message}`,
+      {
+        ...details,
+        retryable: false,
+      },
+    );
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(e.message)) {
     if (e.request?.reusedSocket) {

@@ -12,9 +12,18 @@ export interface QpsSession {
 const KNOWN = ['UserDirectory', 'UserId', 'SessionId', 'Attributes', 'UserName'] as const;
 const BY_LOWER = new Map<string, (typeof KNOWN)[number]>(KNOWN.map((k) => [k.toLowerCase(), k]));
 
-/** Thrown by parseSessions; the QPS client turns it into an `invalid_response` QpsError. */
+/**
+ * Thrown by parseSessions; the QPS client turns it into an `invalid_response` QpsError. `retryable` is
+ * false when the same request will get the same answer (a login page, an object): the URL is wrong.
+ */
 export class InvalidSessionListError extends Error {
   override readonly name = 'InvalidSessionListError';
+  constructor(
+    message: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -32,8 +41,10 @@ export function parseSessions(body: string): QpsSession[] {
   try {
     data = JSON.parse(body);
   } catch (error) {
+    // A body cut short can be a passing network fault: worth another try.
     throw new InvalidSessionListError(
       `body is not valid JSON (truncated?): ${(error as Error).message} (${body.length} characters)`,
+      true,
     );
   }
   if (!Array.isArray(data)) {

@@ -139,6 +139,7 @@ export function createQpsClient(options: QpsClientOptions): QpsClient {
         throw new QpsError('invalid_response', error.message, {
           url: safeUrl,
           httpStatus: 200,
+          retryable: error.retryable,
           cause: error,
         });
       }

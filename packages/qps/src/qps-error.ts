@@ -37,6 +37,8 @@ export interface QpsErrorDetails {
   remoteAddress?: string;
   remotePort?: number;
   timeoutMs?: number;
+  /** Overrides the category's default when one failure of a category can pass and another cannot. */
+  retryable?: boolean;
   cause?: unknown;
 }
 
@@ -58,7 +60,7 @@ export class QpsError extends Error {
     details: QpsErrorDetails,
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.retryable = !PERMANENT.has(category);
+    this.retryable = details.retryable ?? !PERMANENT.has(category);
     this.url = details.url;
     this.httpStatus = details.httpStatus;
     this.code = details.code;

@@ -228,11 +228,14 @@ describe('QPS answers that are not a session list', () => {
     const error = await failure(client().fetchSessions(server(), '/'));
     expect(error.category).toBe('invalid_response');
     expect(error.message).toMatch(/HTML/);
+    expect(error.retryable).toBe(false);
   });
 
   it('rejects truncated JSON and a JSON object as invalid_response', async () => {
     await sim.setGlobalFault({ mode: 'truncated' });
-    expect((await failure(client().fetchSessions(server(), '/'))).category).toBe('invalid_response');
+    const truncated = await failure(client().fetchSessions(server(), '/'));
+    expect(truncated.category).toBe('invalid_response');
+    expect(truncated.retryable).toBe(true);
     await sim.setGlobalFault({ mode: 'object' });
     const error = await failure(client().fetchSessions(server(), '/'));
     expect(error.category).toBe('invalid_response');

@@ -1,8 +1,13 @@
 import type { JobsOptions } from 'bullmq';
 
-/** Finished jobs stay visible in Bull Board (and block duplicate ids) for an hour; failed ones for a week. */
-export const KEEP_COMPLETED = { age: 3600, count: 10_000 } as const;
-export const KEEP_FAILED = { age: 7 * 24 * 3600, count: 50_000 } as const;
+/*
+ * Finished jobs stay in Redis for Bull Board (and, while they are there, block duplicate job ids). Sink
+ * jobs carry whole session lists (a proxy with 20,000 sessions is a 3 MB job), so fewer of them are kept.
+ */
+const KEEP_COMPLETED_POLLS = { age: 3600, count: 1000 } as const;
+const KEEP_FAILED_POLLS = { age: 7 * 24 * 3600, count: 5000 } as const;
+const KEEP_COMPLETED_RESULTS = { age: 600, count: 200 } as const;
+const KEEP_FAILED_RESULTS = { age: 7 * 24 * 3600, count: 1000 } as const;
 
 /**
  * A poll is tried twice: a second try helps after a passing network fault, more would overlap the next
@@ -11,8 +16,8 @@ export const KEEP_FAILED = { age: 7 * 24 * 3600, count: 50_000 } as const;
 export const pollJobOptions = {
   attempts: 2,
   backoff: { type: 'fixed', delay: 1000 },
-  removeOnComplete: KEEP_COMPLETED,
-  removeOnFail: KEEP_FAILED,
+  removeOnComplete: KEEP_COMPLETED_POLLS,
+  removeOnFail: KEEP_FAILED_POLLS,
 } as const satisfies JobsOptions;
 
 /**
@@ -22,8 +27,8 @@ export const pollJobOptions = {
 export const sinkJobOptions = {
   attempts: 1_000_000,
   backoff: { type: 'sink' },
-  removeOnComplete: KEEP_COMPLETED,
-  removeOnFail: KEEP_FAILED,
+  removeOnComplete: KEEP_COMPLETED_RESULTS,
+  removeOnFail: KEEP_FAILED_RESULTS,
 } as const satisfies JobsOptions;
 
 export interface SinkBackoff {

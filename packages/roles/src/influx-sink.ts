@@ -1,7 +1,7 @@
 import type { InfluxSinkEnv, Settings } from '@qsm/config';
 import {
   buildErrorPoint,
-  buildSessionPoints,
+  buildSessionPointGroups,
   createInfluxWriter,
   createPointBatcher,
   InfluxWriteError,
@@ -84,18 +84,25 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
       throw new PermanentJobError('invalid_job', parsed.error.issues.map((i) => i.message).join('; '));
     }
     const data = parsed.data;
-    const points =
+    // Summary and list apart from the details: InfluxDB may refuse new session ids (a tag value limit), and
+    // must not take the counts with them.
+    const groups =
       data.kind === 'sessions'
-        ? buildSessionPoints(data, pointOptions())
-        : settings.errorTracking.influxdb
-          ? [buildErrorPoint(data, settings.errorTracking.measurementName)]
-          : [];
-    const lines = toLineProtocol(points);
+        ? buildSessionPointGroups(data, pointOptions())
+        : {
+            aggregates: settings.errorTracking.influxdb
+              ? [buildErrorPoint(data, settings.errorTracking.measurementName)]
+              : [],
+            details: [],
+          };
+    const aggregates = toLineProtocol(groups.aggregates);
+    const details = toLineProtocol(groups.details);
+    const lines = aggregates.length + details.length;
     try {
-      await batcher.add(lines);
+      await batcher.add(aggregates, details);
     } catch (error) {
       if (error instanceof InfluxWriteError && error.kind === 'rejected') {
-        metrics.rejected.inc(error.details.dropped ?? lines.length);
+        metrics.rejected.inc(error.details.dropped ?? lines);
         logger.error(
           { jobId: job.id, status: error.details.status },
           `InfluxDB rejected a result: ${error.message}`,
@@ -104,7 +111,7 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
       }
       throw new RetryableJobError('influx_unavailable', (error as Error).message);
     }
-    return { points: lines.length };
+    return { points: lines };
   };
 
   const worker = startWorker<InfluxSinkJob>({
