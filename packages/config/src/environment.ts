@@ -94,6 +94,7 @@ export const boardEnvSchema = z.object({
 
 export type CommonEnv = z.output<typeof commonEnvSchema>;
 export type PollerEnv = z.output<typeof pollerEnvSchema>;
+export type SinkEnv = z.output<typeof sinkEnvSchema>;
 export type InfluxSinkEnv = z.output<typeof influxSinkEnvSchema>;
 export type MqttSinkEnv = z.output<typeof mqttSinkEnvSchema>;
 export type BoardEnv = z.output<typeof boardEnvSchema>;

@@ -1,4 +1,4 @@
-import { FlowProducer, type Job, Queue, Worker, type WorkerOptions } from 'bullmq';
+import { FlowProducer, type Job, Queue, QueueEvents, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { pollJobOptions, sinkJobOptions } from './job-options.js';
 import type { InfluxSinkJob, MqttSinkJob } from './payloads.js';
@@ -20,7 +20,7 @@ export function openQueue<T = unknown>(context: QueueContext, name: QueueName): 
 /** The job schedulers of the poll queue, for planSchedulers. */
 export async function listSchedulers(pollQueue: Queue): Promise<ExistingScheduler[]> {
   const found = await pollQueue.getJobSchedulers(0, -1);
-  return found.map((s) => ({ key: s.key, every: s.every, template: s.template }));
+  return found.map((s) => ({ key: s.key, every: s.every, offset: s.offset, template: s.template }));
 }
 
 /** Applies a plan: upserts are idempotent, so two schedulers applying the same plan at once are harmless. */
@@ -33,6 +33,12 @@ export async function applySchedulerPlan(pollQueue: Queue, plan: SchedulerPlan):
     );
   await inChunks([...plan.add, ...plan.change], 50, upsert);
   await inChunks(plan.remove, 50, (id) => pollQueue.removeJobScheduler(id));
+}
+
+/** When BullMQ first runs a new scheduler with an offset: the next `offset` ms past a multiple of `every`. */
+function nextAlignedRun(s: DesiredScheduler, now: number): number {
+  const aligned = Math.floor(now / s.every) * s.every + s.offset;
+  return aligned <= now ? aligned + s.every : aligned;
 }
 
 async function inChunks<T>(items: T[], size: number, run: (item: T) => Promise<unknown>): Promise<void> {
@@ -110,6 +116,26 @@ export function startWorker<T>(settings: WorkerSettings<T>): Worker<T> {
   });
   worker.on('error', settings.onError);
   return worker;
+}
+
+/**
+ * Calls `listener` for every job of `queue` that completes, in any process, with its return value
+ * (from BullMQ's event stream). For measurements; close the returned watcher when done.
+ */
+export async function watchCompletedJobs(
+  context: QueueContext,
+  queue: QueueName,
+  listener: (jobId: string, returnValue: unknown) => void,
+): Promise<{ close(): Promise<void> }> {
+  const events = new QueueEvents(queue, {
+    connection: context.connection.duplicate(),
+    prefix: context.prefix,
+  });
+  events.on('completed', ({ jobId, returnvalue }) => {
+    listener(jobId, typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue);
+  });
+  await events.waitUntilReady();
+  return { close: () => events.close() };
 }
 
 export interface QueueDepth {

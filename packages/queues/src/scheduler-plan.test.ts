@@ -8,7 +8,7 @@ const targets = [
   { serverName: 'sense2', virtualProxy: '/sales' },
 ];
 const existingFrom = (list: ReturnType<typeof desiredSchedulers>) =>
-  list.map((d) => ({ key: d.id, every: d.every, template: { data: d.data } }));
+  list.map((d) => ({ key: d.id, every: d.every, offset: d.offset, template: { data: d.data } }));
 
 describe('reconciling job schedulers with the config', () => {
   it('adds a scheduler for every (server, virtual proxy) when Redis has none', () => {
@@ -17,6 +17,7 @@ describe('reconciling job schedulers with the config', () => {
     expect(plan.add[1]).toEqual({
       id: 'poll|sense1|%2Fhdr',
       every: 30000,
+      offset: 1,
       data: { v: 1, serverName: 'sense1', virtualProxy: '/hdr', intervalMs: 30000 },
     });
     expect(plan).toMatchObject({ change: [], remove: [], unchanged: 0 });

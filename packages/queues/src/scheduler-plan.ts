@@ -1,10 +1,19 @@
 import { type PollTargetRef, schedulerIdFor, targetOfSchedulerId } from './job-ids.js';
 import { PAYLOAD_VERSION, type PollJobData } from './payloads.js';
 
+/**
+ * Every scheduler polls at the same phase of the wall clock (`offset` ms after a multiple of `every`):
+ * all proxies are polled together, at predictable times, and their points line up in time, so that
+ * sums over proxies in Grafana add up. The first poll of a new scheduler is added at once (see
+ * applySchedulerPlan), not one interval later.
+ */
+export const SCHEDULE_OFFSET_MS = 1;
+
 /** A job scheduler as this product wants it to be. */
 export interface DesiredScheduler {
   id: string;
   every: number;
+  offset: number;
   data: PollJobData;
 }
 
@@ -12,6 +21,7 @@ export interface DesiredScheduler {
 export interface ExistingScheduler {
   key: string;
   every?: number | undefined;
+  offset?: number | undefined;
   template?: { data?: unknown } | undefined;
 }
 
@@ -27,6 +37,7 @@ export function desiredSchedulers(targets: PollTargetRef[], pollingInterval: num
   return targets.map((target) => ({
     id: schedulerIdFor(target),
     every: pollingInterval,
+    offset: SCHEDULE_OFFSET_MS,
     data: {
       v: PAYLOAD_VERSION,
       serverName: target.serverName,
@@ -47,7 +58,11 @@ export function planSchedulers(desired: DesiredScheduler[], existing: ExistingSc
     const have = found.get(want.id);
     found.delete(want.id);
     if (!have) plan.add.push(want);
-    else if (have.every !== want.every || JSON.stringify(have.template?.data) !== JSON.stringify(want.data))
+    else if (
+      have.every !== want.every ||
+      have.offset !== want.offset ||
+      JSON.stringify(have.template?.data) !== JSON.stringify(want.data)
+    )
       plan.change.push(want);
     else plan.unchanged++;
   }

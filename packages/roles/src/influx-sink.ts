@@ -14,11 +14,11 @@ import {
   PermanentJobError,
   QUEUE,
   RetryableJobError,
-  sinkRetryDelay,
   startWorker,
 } from '@qsm/queues';
-import { influxSinkMetrics, sinkRetryMetrics } from './metrics.js';
+import { deliveryLatencyMetric, influxSinkMetrics } from './metrics.js';
 import type { RoleContext, RunningRole } from './role.js';
+import { sinkBackoff } from './sink-backoff.js';
 import { createStateLog } from './state-log.js';
 
 /**
@@ -35,7 +35,7 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
     throw new Error('influxdbConfig.enable is false: there is nothing for the InfluxDB sink to do');
   let settings = context.settings;
   const metrics = influxSinkMetrics(context.registry);
-  const retries = sinkRetryMetrics(context.registry);
+  const delivery = deliveryLatencyMetric(context.registry);
   const state = createStateLog(logger, 'influxdb');
   const writer = createInfluxWriter(influx, {
     url: env.INFLUX_URL,
@@ -111,7 +111,9 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
       }
       throw new RetryableJobError('influx_unavailable', (error as Error).message);
     }
-    return { points: lines };
+    const ageMs = Date.now() - (data.kind === 'sessions' ? data.polledAt : data.failedAt);
+    delivery.observe({ sink: 'influx' }, ageMs / 1000);
+    return { points: lines, ageMs };
   };
 
   const worker = startWorker<InfluxSinkJob>({
@@ -121,17 +123,7 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
     lockMs: context.workerLockMs,
     maxStalledCount: 5,
     processor: writeJob,
-    backoff: (attemptsMade, job) => {
-      const delay = sinkRetryDelay(attemptsMade, bornAt(job), {
-        baseMs: 1000,
-        maxMs: env.SINK_MAX_BACKOFF_MS,
-        maxAgeMs: env.SINK_MAX_AGE_MS,
-      });
-      if (delay < 0)
-        logger.error({ jobId: job?.id }, `gave up on a result older than ${env.SINK_MAX_AGE_MS} ms`);
-      else retries.inc({ sink: 'influx' });
-      return delay;
-    },
+    backoff: sinkBackoff('influx', env, logger, context.registry, bornAt),
     onError: (error) => logger.debug({ err: error }, 'influx sink worker error'),
   });
 

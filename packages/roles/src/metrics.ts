@@ -142,3 +142,18 @@ export function sinkRetryMetrics(registry: Registry) {
       }),
   );
 }
+
+export function deliveryLatencyMetric(registry: Registry) {
+  return once(
+    registry,
+    'qsm_result_delivery_seconds',
+    () =>
+      new Histogram({
+        name: 'qsm_result_delivery_seconds',
+        help: 'Time from the poll to the destination acknowledging its result, by sink.',
+        labelNames: ['sink'],
+        buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30, 60, 300, 3600],
+        registers: [registry],
+      }),
+  );
+}

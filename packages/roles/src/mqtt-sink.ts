@@ -8,11 +8,11 @@ import {
   PermanentJobError,
   QUEUE,
   RetryableJobError,
-  sinkRetryDelay,
   startWorker,
 } from '@qsm/queues';
-import { mqttSinkMetrics, sinkRetryMetrics } from './metrics.js';
+import { deliveryLatencyMetric, mqttSinkMetrics } from './metrics.js';
 import type { RoleContext, RunningRole } from './role.js';
+import { sinkBackoff } from './sink-backoff.js';
 import { createStateLog } from './state-log.js';
 import { createTopicSequencer } from './topic-sequencer.js';
 
@@ -40,7 +40,7 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
     throw new Error('mqttConfig.enable is false: there is nothing for the MQTT sink to do');
   let settings = context.settings;
   const metrics = mqttSinkMetrics(context.registry);
-  const retries = sinkRetryMetrics(context.registry);
+  const delivery = deliveryLatencyMetric(context.registry);
   const url = brokerUrl(settings, env);
   const state = createStateLog(logger, 'mqtt broker');
   const publisher = createMqttPublisher(
@@ -86,7 +86,9 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
     }
     await snapshots.record(topic, result.polledAt);
     metrics.published.inc();
-    return { topic, sessions: result.sessions.length };
+    const ageMs = Date.now() - result.polledAt;
+    delivery.observe({ sink: 'mqtt' }, ageMs / 1000);
+    return { topic, sessions: result.sessions.length, ageMs };
   };
 
   const worker = startWorker<MqttSinkJob>({
@@ -96,17 +98,7 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
     lockMs: context.workerLockMs,
     maxStalledCount: 5,
     processor: publish,
-    backoff: (attemptsMade, job) => {
-      const delay = sinkRetryDelay(attemptsMade, job?.data.polledAt ?? Date.now(), {
-        baseMs: 1000,
-        maxMs: env.SINK_MAX_BACKOFF_MS,
-        maxAgeMs: env.SINK_MAX_AGE_MS,
-      });
-      if (delay < 0)
-        logger.error({ jobId: job?.id }, `gave up on a snapshot older than ${env.SINK_MAX_AGE_MS} ms`);
-      else retries.inc({ sink: 'mqtt' });
-      return delay;
-    },
+    backoff: sinkBackoff('mqtt', env, logger, context.registry, (job) => job?.data.polledAt ?? Date.now()),
     onError: (error) => logger.debug({ err: error }, 'mqtt sink worker error'),
   });
 

@@ -91,16 +91,20 @@ describe('shutting down', () => {
   it('finishes or releases a poll in flight within the deadline and exits 0', async () => {
     await sim.setLatency('sense1', '/slow', 8000);
     // A long interval allows a long poll timeout: the poll is still waiting for QPS when SIGTERM comes.
-    const { prefix, configFile } = setup('slow_shutdown', ['/slow'], 60_000);
+    const { prefix, configFile } = setup('slow_shutdown', ['/slow'], 20_000);
     const poller = await startApp('poller', {
       configFile,
       prefix,
       env: { SHUTDOWN_TIMEOUT_MS: '3000', QPS_TIMEOUT_MS: '20000' },
     });
     await startApp('scheduler', { configFile, prefix });
+    // The first poll comes at once or at the next aligned time, within half an interval.
     await waitUntil(
       async () => (await sim.proxyState('sense1', '/slow')).active > 0,
       'a slow poll in flight',
+      {
+        timeoutMs: 15_000,
+      },
     );
     const started = Date.now();
     expect(await poller.stop('SIGTERM', 10_000)).toBe(0);
@@ -110,16 +114,20 @@ describe('shutting down', () => {
   });
 
   it('exits at once on a second signal', async () => {
-    const { prefix, configFile } = setup('second_signal', ['/slow'], 60_000);
+    const { prefix, configFile } = setup('second_signal', ['/slow'], 20_000);
     const poller = await startApp('poller', {
       configFile,
       prefix,
       env: { SHUTDOWN_TIMEOUT_MS: '20000', QPS_TIMEOUT_MS: '20000' },
     });
     await startApp('scheduler', { configFile, prefix, name: 'scheduler-2' });
+    // The first poll comes at once or at the next aligned time, within half an interval.
     await waitUntil(
       async () => (await sim.proxyState('sense1', '/slow')).active > 0,
       'a slow poll in flight',
+      {
+        timeoutMs: 15_000,
+      },
     );
     poller.child.kill('SIGINT');
     await poller.waitForLine((l) => l.includes('shutting down'));

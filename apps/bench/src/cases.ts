@@ -1,0 +1,409 @@
+import type { CertificateSet } from '@qsm/dev-certs';
+import { buildSessionPoints, toLineProtocol } from '@qsm/influx';
+import {
+  createResultDelivery,
+  openQueue,
+  type PollResult,
+  QUEUE,
+  queueDepth,
+  watchCompletedJobs,
+} from '@qsm/queues';
+import { metricValue } from '@qsm/runtime';
+import {
+  cleanupRedisPrefix,
+  dropInfluxDatabase,
+  type RunningApp,
+  type Simulator,
+  services,
+  sleep,
+  startApp,
+  startSimulator,
+  stopAll,
+  tempDir,
+  uniqueName,
+  waitUntil,
+  writeButlerConfig,
+} from '@qsm/testkit';
+import { Redis } from 'ioredis';
+import { type BaselineTarget, sequentialBaseline } from './baseline.js';
+import { type ProcessStats, percentile, statsOf } from './proc-stats.js';
+
+export interface PipelineShape {
+  proxies: number;
+  servers: number;
+  sessions: number;
+  latencyMs: number;
+  intervalMs: number;
+  pollers: number;
+  pollerConcurrency: number;
+}
+
+interface RunningPipeline {
+  prefix: string;
+  db: string;
+  sim: Simulator;
+  apps: Record<string, RunningApp>;
+  targets: BaselineTarget[];
+  processes(): Array<{ name: string; pid: number | undefined }>;
+  stop(): Promise<void>;
+}
+
+/** Simulator + scheduler + pollers + both sinks against the local Redis, InfluxDB 1.x and Mosquitto. */
+async function startPipeline(
+  label: string,
+  certs: CertificateSet,
+  shape: PipelineShape,
+): Promise<RunningPipeline> {
+  const prefix = uniqueName(`bench_${label}`);
+  const db = uniqueName(`bench_${label}`);
+  const perServer = Math.ceil(shape.proxies / shape.servers);
+  const prefixes = Array.from({ length: perServer }, (_, i) => (i === 0 ? '/' : `/vp${i}`));
+  const sim = await startSimulator(certs, [
+    ...['--servers', String(shape.servers), '--prefixes', prefixes.join(',')],
+    ...[
+      '--sessions',
+      String(shape.sessions),
+      '--users',
+      String(Math.max(1, Math.round(shape.sessions * 0.8))),
+    ],
+    ...[
+      '--latency',
+      String(shape.latencyMs),
+      '--churn',
+      '0.02',
+      '--churn-interval',
+      '5000',
+      '--spread-addresses',
+    ],
+  ]);
+  const servers = sim.servers.map((s, i) => {
+    const count = Math.min(perServer, shape.proxies - i * perServer);
+    return { serverName: s.name, qpsHost: s.qpsHost, virtualProxies: prefixes.slice(0, Math.max(0, count)) };
+  });
+  const targets = servers.flatMap((s) =>
+    s.virtualProxies.map((virtualProxy) => ({ serverName: s.serverName, qpsHost: s.qpsHost, virtualProxy })),
+  );
+  const configFile = writeButlerConfig(tempDir(`bench-${label}`), {
+    certs,
+    pollingInterval: shape.intervalMs,
+    servers: servers.filter((s) => s.virtualProxies.length > 0),
+    influx: { db },
+    mqtt: { baseTopic: `qsm-bench/${prefix}/` },
+  });
+  const env = { LOG_LEVEL: 'warn', POLLER_CONCURRENCY: String(shape.pollerConcurrency) };
+  const apps: Record<string, RunningApp> = {};
+  apps['influx-sink'] = await startApp('influx-sink', {
+    configFile,
+    prefix,
+    env: { ...env, LOG_LEVEL: 'info' },
+  });
+  apps['mqtt-sink'] = await startApp('mqtt-sink', { configFile, prefix, env: { ...env, LOG_LEVEL: 'info' } });
+  for (let i = 1; i <= shape.pollers; i++) {
+    apps[`poller-${i}`] = await startApp('poller', {
+      configFile,
+      prefix,
+      env: { ...env, LOG_LEVEL: 'info' },
+      name: `poller-${i}`,
+    });
+  }
+  apps.scheduler = await startApp('scheduler', { configFile, prefix, env: { ...env, LOG_LEVEL: 'info' } });
+  return {
+    prefix,
+    db,
+    sim,
+    apps,
+    targets,
+    processes: () => [
+      { name: 'qps-sim', pid: sim.process.child.pid },
+      ...Object.entries(apps).map(([name, app]) => ({ name, pid: app.child.pid })),
+    ],
+    async stop() {
+      await stopAll();
+      await cleanupRedisPrefix(prefix);
+      await dropInfluxDatabase(db);
+    },
+  };
+}
+
+function cpuDelta(before: Record<string, ProcessStats>, after: Record<string, ProcessStats>) {
+  return Object.fromEntries(
+    Object.entries(after).map(([name, s]) => [
+      name,
+      Math.round((s.cpuSeconds - (before[name]?.cpuSeconds ?? 0)) * 100) / 100,
+    ]),
+  );
+}
+
+export interface CycleResult {
+  proxies: number;
+  latencyMs: number;
+  sessions: number;
+  intervalMs: number;
+  cycles: number[];
+  steadyCycleSeconds: number;
+  pollerPeakRssMb: number;
+  cpuSeconds: Record<string, number>;
+  peakRssMb: Record<string, number>;
+  baseline?: { seconds: number; polls: number; handshakes: number };
+}
+
+/**
+ * Poll cycle time: every proxy is due at the same aligned time each interval; the cycle is from the
+ * first to the last request QPS saw for that interval.
+ */
+export async function cycleCase(
+  certs: CertificateSet,
+  shape: PipelineShape,
+  intervals: number,
+  baseline: boolean,
+): Promise<CycleResult> {
+  const pipeline = await startPipeline('cycle', certs, shape);
+  try {
+    const before = statsOf(pipeline.processes());
+    await sleep(shape.intervalMs * intervals + 2000);
+    const after = statsOf(pipeline.processes());
+    const state = await pipeline.sim.state();
+    const times = state.servers.flatMap((s) => s.proxies.flatMap((p) => p.times));
+    const slots = new Map<number, number[]>();
+    for (const t of times) {
+      const slot = Math.floor((t - 1) / shape.intervalMs);
+      slots.set(slot, [...(slots.get(slot) ?? []), t]);
+    }
+    // Complete aligned intervals only (the first poll of a new scheduler is not aligned).
+    const cycles = [...slots.entries()]
+      .filter(([, ts]) => ts.length >= shape.proxies)
+      .sort(([a], [b]) => a - b)
+      .map(([, ts]) => (Math.max(...ts) - Math.min(...ts)) / 1000);
+    const steady = cycles.slice(1);
+    const result: CycleResult = {
+      proxies: shape.proxies,
+      latencyMs: shape.latencyMs,
+      sessions: shape.sessions,
+      intervalMs: shape.intervalMs,
+      cycles,
+      steadyCycleSeconds: steady.length ? Math.max(...steady) : Number.NaN,
+      pollerPeakRssMb: Math.round(after['poller-1']?.peakRssMb ?? Number.NaN),
+      cpuSeconds: cpuDelta(before, after),
+      peakRssMb: Object.fromEntries(Object.entries(after).map(([n, s]) => [n, Math.round(s.peakRssMb)])),
+    };
+    await pipeline.apps.scheduler!.stop();
+    for (let i = 1; i <= shape.pollers; i++) await pipeline.apps[`poller-${i}`]!.stop();
+    if (baseline) {
+      result.baseline = await sequentialBaseline(
+        pipeline.targets,
+        certs,
+        services.influxUrl,
+        `${pipeline.db}_baseline`,
+      );
+      await dropInfluxDatabase(`${pipeline.db}_baseline`);
+    }
+    return result;
+  } finally {
+    await pipeline.stop();
+  }
+}
+
+export interface ThroughputResult {
+  offeredPollsPerSecond: number;
+  windowSeconds: number;
+  influxResultsPerSecond: number;
+  mqttResultsPerSecond: number;
+  endToEndPollsPerSecond: number;
+  staleSkipped: number;
+  overlapSkipped: number;
+  influxPointsPerSecond: number;
+  latency: { p50Ms: number; p99Ms: number; samples: number };
+  cpuSeconds: Record<string, number>;
+  peakRssMb: Record<string, number>;
+}
+
+/** Sustained polls/s acknowledged by both sinks, end-to-end latency (poll time -> InfluxDB ack). */
+export async function throughputCase(
+  certs: CertificateSet,
+  shape: PipelineShape,
+  warmupSeconds: number,
+  windowSeconds: number,
+): Promise<ThroughputResult> {
+  const pipeline = await startPipeline('throughput', certs, shape);
+  const connection = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
+  try {
+    await sleep(warmupSeconds * 1000);
+    const sample = async () => {
+      const [influx, mqtt, pollers] = await Promise.all([
+        pipeline.apps['influx-sink']!.metrics(),
+        pipeline.apps['mqtt-sink']!.metrics(),
+        Promise.all(
+          Object.entries(pipeline.apps)
+            .filter(([n]) => n.startsWith('poller'))
+            .map(([, a]) => a.metrics()),
+        ),
+      ]);
+      return {
+        points: metricValue(influx, 'qsm_influx_points_written_total'),
+        published: metricValue(mqtt, 'qsm_mqtt_messages_published_total'),
+        stale: pollers.reduce(
+          (n, t) => n + metricValue(t, 'qsm_polls_total', { outcome: 'skipped_stale' }),
+          0,
+        ),
+        overlap: pollers.reduce(
+          (n, t) => n + metricValue(t, 'qsm_polls_total', { outcome: 'skipped_overlap' }),
+          0,
+        ),
+      };
+    };
+    const ages: number[] = [];
+    const watcher = await watchCompletedJobs(
+      { connection, prefix: pipeline.prefix },
+      QUEUE.influx,
+      (_id, value) => {
+        const age = (value as { ageMs?: number } | undefined)?.ageMs;
+        if (typeof age === 'number') ages.push(age);
+      },
+    );
+    const before = { ...(await sample()), stats: statsOf(pipeline.processes()), at: performance.now() };
+    await sleep(windowSeconds * 1000);
+    const after = { ...(await sample()), stats: statsOf(pipeline.processes()), at: performance.now() };
+    await watcher.close();
+    const seconds = (after.at - before.at) / 1000;
+    const pointsPerResult = 2 + shape.sessions;
+    const influxResults = (after.points - before.points) / pointsPerResult / seconds;
+    const mqttResults = (after.published - before.published) / seconds;
+    ages.sort((a, b) => a - b);
+    return {
+      offeredPollsPerSecond: Math.round((shape.proxies / shape.intervalMs) * 1000),
+      windowSeconds: Math.round(seconds),
+      influxResultsPerSecond: Math.round(influxResults),
+      mqttResultsPerSecond: Math.round(mqttResults),
+      endToEndPollsPerSecond: Math.round(Math.min(influxResults, mqttResults)),
+      staleSkipped: after.stale - before.stale,
+      overlapSkipped: after.overlap - before.overlap,
+      influxPointsPerSecond: Math.round((after.points - before.points) / seconds),
+      latency: { p50Ms: percentile(ages, 50), p99Ms: percentile(ages, 99), samples: ages.length },
+      cpuSeconds: cpuDelta(before.stats, after.stats),
+      peakRssMb: Object.fromEntries(
+        Object.entries(after.stats).map(([n, s]) => [n, Math.round(s.peakRssMb)]),
+      ),
+    };
+  } finally {
+    connection.disconnect();
+    await pipeline.stop();
+  }
+}
+
+export interface InfluxCeilingResult {
+  results: number;
+  points: number;
+  batchSize: number;
+  ceilingPointsPerSecond: number;
+  sinkPointsPerSecond: number;
+  ratio: number;
+}
+
+function makeResults(count: number, sessions: number, tag: string): PollResult[] {
+  const base = Date.now() - 60_000;
+  return Array.from({ length: count }, (_, i) => ({
+    v: 1,
+    kind: 'sessions',
+    serverName: `sense${i % 10}`,
+    serverDescription: 'bench',
+    hostName: `127.0.0.${(i % 10) + 1}`,
+    serverTags: {},
+    qpsHost: `127.0.0.${(i % 10) + 1}:4243`,
+    virtualProxy: `/vp${i % 100}`,
+    polledAt: base + i,
+    durationMs: 5,
+    // Every session a new series, as user_session_id makes it on a real site.
+    sessions: Array.from({ length: sessions }, (_, k) => ({
+      UserDirectory: 'LAB',
+      UserId: `user${(i * sessions + k) % 5000}`,
+      SessionId: `${tag}-${i}-${k}-${'0'.repeat(20)}`,
+      Attributes: [],
+    })),
+  }));
+}
+
+/**
+ * What InfluxDB itself accepts (pre-built line protocol, batches of `batchSize`, 2 writes in parallel),
+ * against what the sink achieves on the same shape: results queued first, then the sink started.
+ */
+export async function influxCeilingCase(
+  certs: CertificateSet,
+  resultsCount: number,
+  sessions: number,
+  batchSize: number,
+): Promise<InfluxCeilingResult> {
+  const ceilingDb = uniqueName('bench_ceiling');
+  const sinkDb = uniqueName('bench_sink');
+  const prefix = uniqueName('bench_sink');
+  const connection = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
+  try {
+    // Ceiling: pre-built lines of the same shape, written as fast as InfluxDB takes them.
+    const lines = makeResults(resultsCount, sessions, 'ceiling').flatMap((r) =>
+      toLineProtocol(buildSessionPoints(r, { version: 1, excludeUser: [] })),
+    );
+    await fetch(`${services.influxUrl}/query`, {
+      method: 'POST',
+      body: new URLSearchParams({ q: `CREATE DATABASE "${ceilingDb}"` }),
+    });
+    const batches: string[] = [];
+    for (let i = 0; i < lines.length; i += batchSize) batches.push(lines.slice(i, i + batchSize).join('\n'));
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(
+      [0, 1].map(async () => {
+        while (next < batches.length) {
+          const body = batches[next++]!;
+          const res = await fetch(`${services.influxUrl}/write?db=${ceilingDb}&precision=ms`, {
+            method: 'POST',
+            body,
+          });
+          if (res.status !== 204) throw new Error(`ceiling write failed: ${res.status} ${await res.text()}`);
+        }
+      }),
+    );
+    const ceiling = lines.length / ((performance.now() - started) / 1000);
+
+    // The sink: the same number of results of the same shape, queued before the sink starts.
+    const delivery = createResultDelivery({ connection, prefix });
+    const results = makeResults(resultsCount, sessions, 'sink');
+    for (let i = 0; i < results.length; i += 500) {
+      await delivery.deliver(
+        results.slice(i, i + 500).map((data, k) => ({ queue: QUEUE.influx, id: `bench-${i + k}`, data })),
+      );
+    }
+    await delivery.close();
+    const configFile = writeButlerConfig(tempDir('bench-sink'), {
+      certs,
+      servers: [{ serverName: 'sense0', qpsHost: '127.0.0.1:4243', virtualProxies: ['/'], enable: false }],
+      influx: { db: sinkDb },
+    });
+    const queue = openQueue({ connection, prefix }, QUEUE.influx);
+    await startApp('influx-sink', { configFile, prefix, env: { LOG_LEVEL: 'warn' } });
+    const sinkStarted = performance.now();
+    await waitUntil(
+      async () => {
+        const depth = await queueDepth(queue);
+        return depth.waiting + depth.active + depth.delayed === 0;
+      },
+      'the sink to drain its queue',
+      { timeoutMs: 600_000, intervalMs: 100 },
+    );
+    const sinkSeconds = (performance.now() - sinkStarted) / 1000;
+    await queue.close();
+    const sinkRate = lines.length / sinkSeconds;
+    return {
+      results: resultsCount,
+      points: lines.length,
+      batchSize,
+      ceilingPointsPerSecond: Math.round(ceiling),
+      sinkPointsPerSecond: Math.round(sinkRate),
+      ratio: Math.round((sinkRate / ceiling) * 100) / 100,
+    };
+  } finally {
+    await stopAll();
+    connection.disconnect();
+    await cleanupRedisPrefix(prefix);
+    await dropInfluxDatabase(ceilingDb);
+    await dropInfluxDatabase(sinkDb);
+  }
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/env node
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot, testCertificates } from '@qsm/testkit';
+import { cycleCase, influxCeilingCase, throughputCase } from './cases.js';
+
+/*
+ * `pnpm bench`: the figures of docs/performance.md, measured against real Redis, InfluxDB 1.x and
+ * Mosquitto on this machine, with the QPS simulator. Needs the local services (scripts/services.sh start).
+ */
+
+const { values } = parseArgs({
+  options: {
+    cases: { type: 'string', default: 'cycle,throughput,latency,influx' },
+    proxies: { type: 'string', default: '1000' },
+    quick: { type: 'boolean', default: false },
+    'no-baseline': { type: 'boolean', default: false },
+    'no-docs': { type: 'boolean', default: false },
+  },
+});
+const cases = new Set(values.cases.split(','));
+const quick = values.quick;
+const proxies = quick ? 200 : Number(values.proxies);
+const results: Record<string, unknown> = {};
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+const certs = await testCertificates('bench', 'bench-passphrase');
+say(
+  `bench on ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+);
+
+if (cases.has('cycle')) {
+  say(`cycle: ${proxies} proxies, 50 ms latency, 20 sessions, 1 poller, both sinks...`);
+  results.cycle = await cycleCase(
+    certs,
+    {
+      proxies,
+      servers: 10,
+      sessions: 20,
+      latencyMs: 50,
+      intervalMs: 10_000,
+      pollers: 1,
+      pollerConcurrency: 200,
+    },
+    quick ? 3 : 4,
+    !values['no-baseline'],
+  );
+  say(JSON.stringify(results.cycle));
+}
+if (cases.has('throughput')) {
+  say('throughput: 0 ms latency, 10 sessions, 2 pollers, both sinks...');
+  const n = quick ? 400 : 1100;
+  results.throughput = await throughputCase(
+    certs,
+    {
+      proxies: n,
+      servers: 10,
+      sessions: 10,
+      latencyMs: 0,
+      intervalMs: 2000,
+      pollers: 2,
+      pollerConcurrency: 200,
+    },
+    quick ? 6 : 10,
+    quick ? 10 : 20,
+  );
+  say(JSON.stringify(results.throughput));
+}
+if (cases.has('latency')) {
+  say('latency: 300 polls/s offered, 0 ms latency, 10 sessions, 2 pollers...');
+  results.latency = await throughputCase(
+    certs,
+    {
+      proxies: 600,
+      servers: 10,
+      sessions: 10,
+      latencyMs: 0,
+      intervalMs: 2000,
+      pollers: 2,
+      pollerConcurrency: 200,
+    },
+    quick ? 6 : 10,
+    quick ? 10 : 20,
+  );
+  say(JSON.stringify(results.latency));
+}
+if (cases.has('influx')) {
+  say('influx: the sink against what InfluxDB itself accepts...');
+  results.influx = await influxCeilingCase(certs, quick ? 2000 : 8000, 10, 1000);
+  say(JSON.stringify(results.influx));
+}
+
+const report = {
+  at: new Date().toISOString(),
+  machine: {
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${os.platform()} ${os.release()}`,
+  },
+  quick,
+  results,
+};
+const outDir = path.join(repoRoot, 'bench-results');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(path.join(outDir, `${report.at.replace(/[:.]/g, '-')}.json`), JSON.stringify(report, null, 2));
+writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(report, null, 2));
+const table = renderTable(report);
+say('');
+say(table);
+if (!values['no-docs'] && !quick) updateDocs(table);
+process.exit(0);
+
+function renderTable(r: typeof report): string {
+  const c = r.results.cycle as Awaited<ReturnType<typeof cycleCase>> | undefined;
+  const t = r.results.throughput as Awaited<ReturnType<typeof throughputCase>> | undefined;
+  const l = r.results.latency as Awaited<ReturnType<typeof throughputCase>> | undefined;
+  const i = r.results.influx as Awaited<ReturnType<typeof influxCeilingCase>> | undefined;
+  const rows: string[][] = [['Measure', 'Target', 'Result', 'Met']];
+  const met = (ok: boolean) => (ok ? 'yes' : 'NO');
+  if (c) {
+    rows.push([
+      `Poll cycle, ${c.proxies} proxies, 50 ms, 20 sessions, 1 poller, both sinks (steady state, worst of ${c.cycles.length - 1})`,
+      '< 2.5 s (stretch < 2 s)',
+      `${c.steadyCycleSeconds.toFixed(2)} s (cycles: ${c.cycles.map((x) => x.toFixed(2)).join(', ')})`,
+      met(c.steadyCycleSeconds < 2.5),
+    ]);
+    if (c.baseline) {
+      const ratio = c.baseline.seconds / c.steadyCycleSeconds;
+      rows.push([
+        `Sequential baseline (Butler SOS style: one after another, new TLS per poll, one write per poll), ${c.baseline.polls} proxies`,
+        '',
+        `${c.baseline.seconds.toFixed(1)} s (${((c.baseline.seconds / c.baseline.polls) * 1000).toFixed(0)} ms per poll)`,
+        '',
+      ]);
+      rows.push(['Speed-up over the baseline', '>= 25x', `${ratio.toFixed(1)}x`, met(ratio >= 25)]);
+    }
+    rows.push([
+      `Poller peak RSS at ${c.proxies} proxies`,
+      '< 150 MB',
+      `${c.pollerPeakRssMb} MB`,
+      met(c.pollerPeakRssMb < 150),
+    ]);
+  }
+  if (t) {
+    rows.push([
+      `Polls/s acknowledged by both sinks, 0 ms, 10 sessions, 2 pollers (${t.offeredPollsPerSecond}/s offered, ${t.windowSeconds} s window)`,
+      '>= 500/s',
+      `${t.endToEndPollsPerSecond}/s (InfluxDB ${t.influxResultsPerSecond}/s, MQTT ${t.mqttResultsPerSecond}/s; stale ${t.staleSkipped}, overlap ${t.overlapSkipped})`,
+      met(t.endToEndPollsPerSecond >= 500),
+    ]);
+  }
+  if (l) {
+    rows.push([
+      `End-to-end latency (poll -> InfluxDB ack) at ${l.endToEndPollsPerSecond} polls/s`,
+      'p99 < 1 s',
+      `p50 ${l.latency.p50Ms} ms, p99 ${l.latency.p99Ms} ms (${l.latency.samples} results)`,
+      met(l.latency.p99Ms < 1000),
+    ]);
+  }
+  if (i) {
+    rows.push([
+      `InfluxDB sink vs InfluxDB's own ceiling (${i.points} points, batches of ${i.batchSize})`,
+      '>= 70%',
+      `${i.sinkPointsPerSecond} vs ${i.ceilingPointsPerSecond} points/s = ${Math.round(i.ratio * 100)}%`,
+      met(i.ratio >= 0.7),
+    ]);
+  }
+  const cpu = (
+    label: string,
+    x: { cpuSeconds: Record<string, number>; peakRssMb: Record<string, number> } | undefined,
+  ) =>
+    x
+      ? `${label}: ${Object.entries(x.cpuSeconds)
+          .map(([n, s]) => `${n} ${s} s / ${x.peakRssMb[n]} MB`)
+          .join(', ')}`
+      : '';
+  const widths = rows[0]!.map((_, k) => Math.max(...rows.map((row) => row[k]!.length)));
+  const line = (row: string[]) => `| ${row.map((cell, k) => cell.padEnd(widths[k]!)).join(' | ')} |`;
+  return [
+    `Measured ${r.at} on ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.os}.`,
+    '',
+    line(rows[0]!),
+    `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`,
+    ...rows.slice(1).map(line),
+    '',
+    'CPU seconds and peak RSS per process during the measured window:',
+    '',
+    ...[cpu('- cycle', c), cpu('- throughput', t), cpu('- latency', l)].filter(Boolean),
+  ].join('\n');
+}
+
+function updateDocs(table: string) {
+  const file = path.join(repoRoot, 'docs', 'performance.md');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    text = '# Performance\n\n<!-- bench:start -->\n<!-- bench:end -->\n';
+  }
+  const start = text.indexOf('<!-- bench:start -->');
+  const end = text.indexOf('<!-- bench:end -->');
+  const next = `${text.slice(0, start)}<!-- bench:start -->\n${table}\n${text.slice(end)}`;
+  writeFileSync(file, next);
+  say(`updated ${file}`);
+}
