@@ -90,7 +90,7 @@ async function startPipeline(
     influx: { db },
     mqtt: { baseTopic: `qsm-bench/${prefix}/` },
   });
-  const env = { LOG_LEVEL: 'warn', POLLER_CONCURRENCY: String(shape.pollerConcurrency) };
+  const env = { LOG_LEVEL: 'info', POLLER_CONCURRENCY: String(shape.pollerConcurrency) };
   const apps: Record<string, RunningApp> = {};
   apps['influx-sink'] = await startApp('influx-sink', {
     configFile,
@@ -378,7 +378,7 @@ export async function influxCeilingCase(
       influx: { db: sinkDb },
     });
     const queue = openQueue({ connection, prefix }, QUEUE.influx);
-    await startApp('influx-sink', { configFile, prefix, env: { LOG_LEVEL: 'warn' } });
+    await startApp('influx-sink', { configFile, prefix, env: { LOG_LEVEL: 'info' } });
     const sinkStarted = performance.now();
     await waitUntil(
       async () => {

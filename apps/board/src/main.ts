@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createBoardApp, isLoopback } from '@qsm/board';
 import { boardEnvSchema } from '@qsm/config';
-import { runApp } from '@qsm/roles';
+import { runApp } from '@qsm/roles/run-app';
 
 await runApp({
   role: 'board',

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { influxSinkEnvSchema } from '@qsm/config';
-import { runApp, startInfluxSink } from '@qsm/roles';
+import { startInfluxSink } from '@qsm/roles/influx-sink';
+import { runApp } from '@qsm/roles/run-app';
 
 await runApp({
   role: 'influx-sink',

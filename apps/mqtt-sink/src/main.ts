@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { mqttSinkEnvSchema } from '@qsm/config';
-import { runApp, startMqttSink } from '@qsm/roles';
+import { startMqttSink } from '@qsm/roles/mqtt-sink';
+import { runApp } from '@qsm/roles/run-app';
 
 await runApp({
   role: 'mqtt-sink',

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 import { pollerEnvSchema } from '@qsm/config';
-import { runApp, startPoller } from '@qsm/roles';
+import { startPoller } from '@qsm/roles/poller';
+import { runApp } from '@qsm/roles/run-app';
 
+// Subpath imports: a poller does not load the InfluxDB and MQTT libraries (memory per process).
 await runApp({
   role: 'poller',
   defaultHttpPort: 9852,
+  connection: 'worker',
   config: 'required',
   checkCertificates: true,
-  connection: 'worker',
   env: pollerEnvSchema,
   start: async (context, env) => [await startPoller(context, env)],
 });

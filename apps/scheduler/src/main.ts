@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { runApp, startScheduler } from '@qsm/roles';
+import { runApp } from '@qsm/roles/run-app';
+import { startScheduler } from '@qsm/roles/scheduler';
 import { z } from 'zod';
 
 await runApp({

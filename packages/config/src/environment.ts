@@ -44,6 +44,8 @@ export const pollerEnvSchema = z.object({
   POLLER_CONCURRENCY: int(1, 10_000).default(100),
   QPS_TIMEOUT_MS: int(100).optional(),
   QPS_MAX_RESPONSE_BYTES: int(1024).default(32 * 1024 * 1024),
+  /** Kept-alive TLS connections per Qlik server (each costs memory on both sides and a handshake). */
+  QPS_MAX_SOCKETS_PER_SERVER: int(1, 1024).default(8),
 });
 
 export const sinkEnvSchema = z.object({

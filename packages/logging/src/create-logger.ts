@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { type Logger, type LoggerOptions, pino } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
@@ -47,6 +48,8 @@ export function createLogger(settings: LoggerSettings): Logger {
   const usePretty =
     format === 'pretty' || (format === 'auto' && !settings.destination && process.stdout.isTTY);
   if (usePretty) {
+    // Loaded only for a terminal: production processes (JSON lines) do not carry it in memory.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     return pino(
       options,
       pretty({ sync: true, colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }),

@@ -5,7 +5,7 @@ interface NodeLikeError extends Error {
   syscall?: string;
   address?: string;
   port?: number;
-  /** axios: the underlying ClientRequest (tells whether a keep-alive socket was reused). */
+  /** The request: whether a kept-alive socket was reused (tells whether a keep-alive socket was reused). */
   request?: { reusedSocket?: boolean };
   cause?: unknown;
 }
@@ -55,7 +55,7 @@ export function classifyTransportFailure(
   if (code && TLS_CODE.test(code)) {
     return fail('certificate_error', `TLS failed (${code}): ${e.message}. ${tlsHint(code)}`);
   }
-  if (/maxContentLength/i.test(e.message)) {
+  if (e.name === 'ResponseTooLargeError') {
     return new QpsError(
       'invalid_response',
       `response larger than the limit (QPS_MAX_RESPONSE_BYTES): ${e.message}`,

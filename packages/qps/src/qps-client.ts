@@ -1,9 +1,9 @@
 import { Agent } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { CertificateSettings, ServerSettings } from '@qsm/config';
-import axios, { type AxiosInstance } from 'axios';
 import { type CertificateStore, createCertificateStore } from './certificate-store.js';
 import { classifyHttpStatus, classifyTransportFailure } from './classify-failure.js';
+import { DeadlineError, type HttpsAnswer, httpsGet } from './https-get.js';
 import { InvalidSessionListError, parseSessions, type QpsSession } from './parse-sessions.js';
 import { QpsError } from './qps-error.js';
 import { buildSessionUrl, withoutQuery } from './session-url.js';
@@ -53,20 +53,11 @@ export function createQpsClient(options: QpsClientOptions): QpsClient {
     options.certificateCheckIntervalMs,
   );
   const agents = new Map<string, ServerAgent>();
-  const http: AxiosInstance = axios.create({
-    maxRedirects: 0,
-    maxContentLength: options.maxResponseBytes,
-    responseType: 'text',
-    transformResponse: [(data: unknown) => data],
-    validateStatus: () => true,
-    // Proxies from the environment must not see Qlik's client certificate traffic.
-    proxy: false,
-    headers: {
-      Accept: 'application/json',
-      'Cache-Control': 'no-cache',
-      'User-Agent': options.userAgent ?? 'qlik-session-monitor',
-    },
-  });
+  const baseHeaders = {
+    Accept: 'application/json',
+    'Cache-Control': 'no-cache',
+    'User-Agent': options.userAgent ?? 'qlik-session-monitor',
+  };
 
   const agentFor = async (serverName: string): Promise<Agent> => {
     const loaded = await certificates.current();
@@ -104,23 +95,23 @@ export function createQpsClient(options: QpsClientOptions): QpsClient {
       }
       throw error;
     }
-    const deadline = AbortSignal.timeout(options.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
-    let response: Awaited<ReturnType<typeof http.get<string>>>;
+    let response: HttpsAnswer;
     try {
-      response = await http.get<string>(url, {
-        httpsAgent: agent,
-        signal: combined,
-        headers: { 'X-Qlik-Xrfkey': xrfkey },
+      response = await httpsGet(url, {
+        agent,
+        headers: { ...baseHeaders, 'X-Qlik-Xrfkey': xrfkey },
+        timeoutMs: options.timeoutMs,
+        maxBytes: options.maxResponseBytes,
+        ...(signal ? { signal } : {}),
       });
     } catch (error) {
       throw classifyTransportFailure(error, safeUrl, {
         timeoutMs: options.timeoutMs,
-        timedOut: deadline.aborted && !(signal?.aborted ?? false),
+        timedOut: error instanceof DeadlineError,
         aborted: signal?.aborted ?? false,
       });
     }
-    const body = typeof response.data === 'string' ? response.data : String(response.data ?? '');
+    const body = response.body;
     if (response.status !== 200) {
       const location = response.headers.location;
       throw classifyHttpStatus(

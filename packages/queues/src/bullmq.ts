@@ -50,30 +50,67 @@ export type SinkJobSpec =
   | { queue: typeof QUEUE.mqtt; id: string; data: MqttSinkJob };
 
 export interface ResultDelivery {
-  /** Adds every job in one atomic step: all of them or none. Existing job ids are left as they are. */
+  /**
+   * Adds every job in one atomic step: all of them or none. Existing job ids are left as they are.
+   * Deliveries made in the same turn of the event loop (a burst of polls finishing together) share one
+   * atomic step, which saves most of the client-side cost of a Redis transaction per poll.
+   */
   deliver(jobs: SinkJobSpec[]): Promise<void>;
   close(): Promise<void>;
 }
+
+const MAX_JOBS_PER_STEP = 500;
 
 export function createResultDelivery(context: QueueContext): ResultDelivery {
   const flows = new FlowProducer({ connection: context.connection, prefix: context.prefix });
   flows.on('error', () => {
     // Connection errors surface as rejected deliver() calls; the connection's own state is logged elsewhere.
   });
-  return {
-    async deliver(jobs) {
-      if (jobs.length === 0) return;
+  let pending: Array<{ jobs: SinkJobSpec[]; resolve(): void; reject(error: unknown): void }> = [];
+  let pendingJobs = 0;
+  let scheduled = false;
+
+  const flush = async () => {
+    scheduled = false;
+    const batch = pending;
+    pending = [];
+    pendingJobs = 0;
+    if (batch.length === 0) return;
+    try {
       await flows.addBulk(
-        jobs.map((job) => ({
-          name: job.data.kind === 'error' ? 'poll-error' : 'poll-result',
-          queueName: job.queue,
-          data: job.data,
-          prefix: context.prefix,
-          opts: { ...sinkJobOptions, jobId: job.id },
-        })),
+        batch.flatMap(({ jobs }) =>
+          jobs.map((job) => ({
+            name: job.data.kind === 'error' ? 'poll-error' : 'poll-result',
+            queueName: job.queue,
+            data: job.data,
+            prefix: context.prefix,
+            opts: { ...sinkJobOptions, jobId: job.id },
+          })),
+        ),
       );
+      for (const entry of batch) entry.resolve();
+    } catch (error) {
+      for (const entry of batch) entry.reject(error);
+    }
+  };
+
+  return {
+    deliver(jobs) {
+      if (jobs.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        pending.push({ jobs, resolve, reject });
+        pendingJobs += jobs.length;
+        if (pendingJobs >= MAX_JOBS_PER_STEP) void flush();
+        else if (!scheduled) {
+          scheduled = true;
+          setImmediate(() => void flush());
+        }
+      });
     },
-    close: () => flows.close(),
+    async close() {
+      await flush();
+      await flows.close();
+    },
   };
 }
 

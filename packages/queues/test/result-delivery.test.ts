@@ -5,6 +5,7 @@ import {
   createPollLock,
   createPublishedSnapshots,
   createResultDelivery,
+  createSessionCounts,
   openQueue,
   type PollResult,
   QUEUE,
@@ -78,12 +79,24 @@ describe('the poll lock', () => {
 });
 
 describe('published snapshots', () => {
-  it('remember the newest poll time per topic and never go back', async () => {
+  it('let a topic be claimed by newer snapshots only, and again by the same one after a failed publish', async () => {
     const snapshots = createPublishedSnapshots(connection, prefix);
-    expect(await snapshots.lastPublished('t/1')).toBe(0);
-    await snapshots.record('t/1', 2000);
-    await snapshots.record('t/1', 1000);
-    expect(await snapshots.lastPublished('t/1')).toBe(2000);
-    expect(await snapshots.lastPublished('t/2')).toBe(0);
+    expect(await snapshots.claim('t/1', 2000)).toBe(true);
+    expect(await snapshots.claim('t/1', 1000)).toBe(false);
+    expect(await snapshots.claim('t/1', 2000)).toBe(true);
+    expect(await snapshots.claim('t/1', 3000)).toBe(true);
+    expect(await snapshots.claim('t/1', 2000)).toBe(false);
+    expect(await snapshots.claim('t/2', 1000)).toBe(true);
+  });
+});
+
+describe('session counts', () => {
+  it('ride on the poll lock release', async () => {
+    const lock = createPollLock(connection, prefix);
+    const counts = createSessionCounts(connection, prefix);
+    expect(await lock.acquire('poll|c|%2F', 'me', 5000)).toBe(true);
+    await lock.release('poll|c|%2F', 'me', 42);
+    expect((await counts.all()).get('poll|c|%2F')).toBe(42);
+    expect(await lock.acquire('poll|c|%2F', 'next', 5000)).toBe(true);
   });
 });

@@ -74,7 +74,7 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
   };
 
   const publishInTurn = async (topic: string, result: MqttSinkJob) => {
-    if ((await snapshots.lastPublished(topic)) >= result.polledAt) {
+    if (!(await snapshots.claim(topic, result.polledAt))) {
       metrics.superseded.inc();
       return { topic, skipped: 'superseded' };
     }
@@ -84,7 +84,6 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
       if (error instanceof MqttPublishError) throw new RetryableJobError('mqtt_unavailable', error.message);
       throw error;
     }
-    await snapshots.record(topic, result.polledAt);
     metrics.published.inc();
     const ageMs = Date.now() - result.polledAt;
     delivery.observe({ sink: 'mqtt' }, ageMs / 1000);

@@ -88,6 +88,7 @@ export async function startPoller(context: RoleContext, env: PollerEnv): Promise
       return { outcome: 'skipped_overlap' };
     }
     const client = qps;
+    let sessionCount: number | undefined;
     try {
       const polledAt = Date.now();
       const identity = {
@@ -133,12 +134,13 @@ export async function startPoller(context: RoleContext, env: PollerEnv): Promise
         current.influxdbConfig.enable && { queue: QUEUE.influx, id, data: result },
         current.mqttConfig.enable && { queue: QUEUE.mqtt, id, data: result },
       ]);
-      await counts.record(schedulerId, list.sessions.length);
       metrics.polls.inc({ outcome: 'ok', category: '' });
       metrics.sessions.inc(list.sessions.length);
+      sessionCount = list.sessions.length;
       return { outcome: 'ok', sessions: list.sessions.length, durationMs: result.durationMs };
     } finally {
-      await lock.release(schedulerId, token).catch(() => {});
+      // Recording the count for the session gauge rides on the lock release: one round trip.
+      await lock.release(schedulerId, token, sessionCount).catch(() => {});
     }
   };
 
@@ -239,5 +241,6 @@ function makeClient(settings: Settings, env: PollerEnv): QpsClient {
     rejectUnauthorized: settings.serversToMonitor.rejectUnauthorized,
     timeoutMs: pollTimeoutMs(settings, env),
     maxResponseBytes: env.QPS_MAX_RESPONSE_BYTES,
+    maxSocketsPerServer: env.QPS_MAX_SOCKETS_PER_SERVER,
   });
 }

@@ -19,7 +19,9 @@ export async function startApp(
   app: AppName,
   options: { configFile: string; prefix: string; env?: NodeJS.ProcessEnv; name?: string },
 ): Promise<RunningApp> {
-  const proc = startProcess(options.name ?? app, process.execPath, [appMain(app)], {
+  // QSM_APP_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles every app a test or the bench starts.
+  const nodeArgs = process.env.QSM_APP_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const proc = startProcess(options.name ?? app, process.execPath, [...nodeArgs, appMain(app)], {
     env: {
       CONFIG_FILE: options.configFile,
       QUEUE_PREFIX: options.prefix,

@@ -16,6 +16,11 @@ export interface RunningProcess {
 
 const running = new Set<RunningProcess>();
 
+// A test or benchmark that crashes must not leave its apps running (polling, writing) behind it.
+process.once('exit', () => {
+  for (const proc of running) proc.child.kill('SIGKILL');
+});
+
 /** Starts a process whose output is kept for assertions; `stopAll` ends whatever a test left running. */
 export function startProcess(
   name: string,
