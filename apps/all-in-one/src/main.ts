@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { influxSinkEnvSchema, mqttSinkEnvSchema, pollerEnvSchema } from '@qsm/config';
+import { influxSinkEnvSchema, mqttSinkEnvSchema, pollerEnvSchema, schedulerEnvSchema } from '@qsm/config';
 import { runApp, startInfluxSink, startMqttSink, startPoller, startScheduler } from '@qsm/roles';
 
 /** Scheduler, poller and the enabled sinks in one process: the same roles the separate apps run. */
@@ -9,11 +9,14 @@ await runApp({
   config: 'required',
   checkCertificates: true,
   connection: 'worker',
-  env: pollerEnvSchema.extend(influxSinkEnvSchema.shape).extend(mqttSinkEnvSchema.shape),
+  env: pollerEnvSchema
+    .extend(influxSinkEnvSchema.shape)
+    .extend(mqttSinkEnvSchema.shape)
+    .extend(schedulerEnvSchema.shape),
   start: async (context, env) => {
     const { influxdbConfig, mqttConfig } = context.settings;
     return [
-      await startScheduler(context),
+      await startScheduler(context, env),
       await startPoller(context, env),
       ...(influxdbConfig.enable ? [await startInfluxSink(context, env)] : []),
       ...(mqttConfig.enable ? [await startMqttSink(context, env)] : []),

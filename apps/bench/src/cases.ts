@@ -36,6 +36,10 @@ export interface PipelineShape {
   intervalMs: number;
   pollers: number;
   pollerConcurrency: number;
+  /** QPS_MAX_SOCKETS_PER_SERVER of the pollers. */
+  socketsPerServer: number;
+  /** SCHEDULE_SPREAD_MS of the scheduler (0: every proxy at the same moment). */
+  spreadMs?: number;
 }
 
 interface RunningPipeline {
@@ -90,7 +94,11 @@ async function startPipeline(
     influx: { db },
     mqtt: { baseTopic: `qsm-bench/${prefix}/` },
   });
-  const env = { LOG_LEVEL: 'info', POLLER_CONCURRENCY: String(shape.pollerConcurrency) };
+  const env = {
+    LOG_LEVEL: 'info',
+    POLLER_CONCURRENCY: String(shape.pollerConcurrency),
+    QPS_MAX_SOCKETS_PER_SERVER: String(shape.socketsPerServer),
+  };
   const apps: Record<string, RunningApp> = {};
   apps['influx-sink'] = await startApp('influx-sink', {
     configFile,
@@ -106,7 +114,11 @@ async function startPipeline(
       name: `poller-${i}`,
     });
   }
-  apps.scheduler = await startApp('scheduler', { configFile, prefix, env: { ...env, LOG_LEVEL: 'info' } });
+  apps.scheduler = await startApp('scheduler', {
+    configFile,
+    prefix,
+    env: { ...env, LOG_LEVEL: 'info', SCHEDULE_SPREAD_MS: String(shape.spreadMs ?? 0) },
+  });
   return {
     prefix,
     db,

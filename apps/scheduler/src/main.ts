@@ -1,14 +1,14 @@
 #!/usr/bin/env node
+import { schedulerEnvSchema } from '@qsm/config';
 import { runApp } from '@qsm/roles/run-app';
 import { startScheduler } from '@qsm/roles/scheduler';
-import { z } from 'zod';
 
 await runApp({
   role: 'scheduler',
   defaultHttpPort: 9851,
+  connection: 'producer',
   config: 'required',
   checkCertificates: false,
-  connection: 'producer',
-  env: z.object({}),
-  start: async (context) => [await startScheduler(context)],
+  env: schedulerEnvSchema,
+  start: async (context, env) => [await startScheduler(context, env)],
 });

@@ -40,6 +40,15 @@ export const commonEnvSchema = z.object({
   WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
 });
 
+export const schedulerEnvSchema = z.object({
+  /**
+   * 0: every (server, virtual proxy) is polled at the same moment of each interval (points line up in
+   * time). N: polls are spread over the first N ms of the interval, by a stable hash of each target,
+   * which smooths the load of a large site on Qlik, Redis and the sinks.
+   */
+  SCHEDULE_SPREAD_MS: int(0).default(0),
+});
+
 export const pollerEnvSchema = z.object({
   POLLER_CONCURRENCY: int(1, 10_000).default(100),
   QPS_TIMEOUT_MS: int(100).optional(),
@@ -95,6 +104,7 @@ export const boardEnvSchema = z.object({
 });
 
 export type CommonEnv = z.output<typeof commonEnvSchema>;
+export type SchedulerEnv = z.output<typeof schedulerEnvSchema>;
 export type PollerEnv = z.output<typeof pollerEnvSchema>;
 export type SinkEnv = z.output<typeof sinkEnvSchema>;
 export type InfluxSinkEnv = z.output<typeof influxSinkEnvSchema>;

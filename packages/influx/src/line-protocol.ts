@@ -1,4 +1,7 @@
 import type { Point } from '@influxdata/influxdb-client';
+import { installFastEscapers } from './fast-escape.js';
+
+installFastEscapers();
 
 const asMilliseconds = { convertTime: (value: string | number | Date | undefined) => String(value) };
 

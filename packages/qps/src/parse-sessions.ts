@@ -59,10 +59,14 @@ function toSession(item: unknown, index: number): QpsSession {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     throw new InvalidSessionListError(`session [${index}] must be an object, got ${describe(item)}`);
   }
-  const session: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(item)) {
-    session[BY_LOWER.get(key.toLowerCase()) ?? key] = value;
-  }
+  // QPS answers in PascalCase: then the object is used as it is (thousands of sessions per second).
+  const pascal = item as Record<string, unknown>;
+  const session: Record<string, unknown> =
+    typeof pascal.UserDirectory === 'string' &&
+    typeof pascal.UserId === 'string' &&
+    typeof pascal.SessionId === 'string'
+      ? pascal
+      : renameKnownFields(pascal);
   for (const field of ['UserDirectory', 'UserId', 'SessionId'] as const) {
     if (typeof session[field] !== 'string') {
       throw new InvalidSessionListError(
@@ -82,6 +86,12 @@ function toSession(item: unknown, index: number): QpsSession {
     );
   }
   return session as QpsSession;
+}
+
+function renameKnownFields(item: Record<string, unknown>): Record<string, unknown> {
+  const session: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(item)) session[BY_LOWER.get(key.toLowerCase()) ?? key] = value;
+  return session;
 }
 
 function describe(value: unknown): string {

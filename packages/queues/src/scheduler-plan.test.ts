@@ -56,6 +56,20 @@ describe('reconciling job schedulers with the config', () => {
     expect(plan.remove).toEqual([]);
   });
 
+  it('spreads the targets over part of the interval, the same way every time, when asked', () => {
+    const many = Array.from({ length: 200 }, (_, i) => ({
+      serverName: `s${i % 4}`,
+      virtualProxy: `/vp${i}`,
+    }));
+    const spread = desiredSchedulers(many, 30000, 10000);
+    const offsets = spread.map((s) => s.offset);
+    expect(Math.min(...offsets)).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...offsets)).toBeLessThanOrEqual(10000);
+    expect(new Set(offsets).size).toBeGreaterThan(150);
+    expect(desiredSchedulers(many, 30000, 10000)).toEqual(spread);
+    expect(new Set(desiredSchedulers(many, 30000).map((s) => s.offset))).toEqual(new Set([1]));
+  });
+
   it('keeps names with unusual characters apart and free of colons', () => {
     const id = schedulerIdFor({ serverName: 'a|b:c', virtualProxy: '/x:y' });
     expect(id).not.toContain(':');

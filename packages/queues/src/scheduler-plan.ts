@@ -32,12 +32,21 @@ export interface SchedulerPlan {
   unchanged: number;
 }
 
-/** One scheduler per polled (server, virtual proxy), every `pollingInterval` ms. */
-export function desiredSchedulers(targets: PollTargetRef[], pollingInterval: number): DesiredScheduler[] {
+/**
+ * One scheduler per polled (server, virtual proxy), every `pollingInterval` ms. With `spreadMs`, each
+ * target's polls happen at its own stable offset within the first `spreadMs` of the interval.
+ */
+export function desiredSchedulers(
+  targets: PollTargetRef[],
+  pollingInterval: number,
+  spreadMs = 0,
+): DesiredScheduler[] {
+  const spread = Math.min(spreadMs, pollingInterval - SCHEDULE_OFFSET_MS);
   return targets.map((target) => ({
     id: schedulerIdFor(target),
     every: pollingInterval,
-    offset: SCHEDULE_OFFSET_MS,
+    offset:
+      spread > 0 ? SCHEDULE_OFFSET_MS + (stableHash(schedulerIdFor(target)) % spread) : SCHEDULE_OFFSET_MS,
     data: {
       v: PAYLOAD_VERSION,
       serverName: target.serverName,
@@ -68,6 +77,13 @@ export function planSchedulers(desired: DesiredScheduler[], existing: ExistingSc
   }
   plan.remove = [...found.keys()];
   return plan;
+}
+
+/** FNV-1a: the same target gets the same offset from every scheduler replica and restart. */
+function stableHash(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash;
 }
 
 export function describePlan(plan: SchedulerPlan): string {

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import {
   type CommonEnv,
   ConfigError,
@@ -191,8 +192,9 @@ function readAppEnvironment<S extends z.ZodType>(schema: S): z.output<S> & Commo
   const common = parse(commonEnvSchema);
   const own = parse(schema);
   if (problems.length > 0 || !common) {
-    process.stderr.write(`${new ConfigError('environment', problems).message}\n`);
-    return exitNow(1);
+    // Synchronous: the app must not go on with settings it could not read.
+    writeSync(2, `${new ConfigError('environment', problems).message}\n`);
+    process.exit(1);
   }
   return { ...(own as object), ...common } as z.output<S> & CommonEnv;
 }

@@ -1,4 +1,4 @@
-import { listPollTargets, type Settings } from '@qsm/config';
+import { listPollTargets, type SchedulerEnv, type Settings } from '@qsm/config';
 import {
   applySchedulerPlan,
   describePlan,
@@ -20,7 +20,10 @@ export interface SchedulerRole extends RunningRole {
  * Keeps one BullMQ job scheduler per polled (server, virtual proxy) in Redis, every `pollingInterval`.
  * Reconciles at start and whenever a new valid config arrives; reconciles never overlap.
  */
-export async function startScheduler(context: RoleContext): Promise<SchedulerRole> {
+export async function startScheduler(
+  context: RoleContext,
+  env: SchedulerEnv = { SCHEDULE_SPREAD_MS: 0 },
+): Promise<SchedulerRole> {
   const { logger } = context;
   const pollQueue = openQueue(context.queues, QUEUE.poll);
   pollQueue.on('error', () => {
@@ -32,7 +35,11 @@ export async function startScheduler(context: RoleContext): Promise<SchedulerRol
   let retryTimer: NodeJS.Timeout | undefined;
 
   const reconcileNow = async (settings: Settings, reason: string): Promise<SchedulerPlan> => {
-    const desired = desiredSchedulers(listPollTargets(settings), settings.userSessions.pollingInterval);
+    const desired = desiredSchedulers(
+      listPollTargets(settings),
+      settings.userSessions.pollingInterval,
+      env.SCHEDULE_SPREAD_MS,
+    );
     const plan = planSchedulers(desired, await listSchedulers(pollQueue));
     await applySchedulerPlan(pollQueue, plan);
     lastReconcile = 'ok';

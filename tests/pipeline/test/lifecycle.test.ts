@@ -87,6 +87,20 @@ describe('one-process mode', () => {
   });
 });
 
+describe('starting', () => {
+  it('refuses a bad environment variable, naming it, and exits non-zero', async () => {
+    const { prefix, configFile } = setup('bad_env');
+    const refused = await startApp('poller', {
+      configFile,
+      prefix,
+      env: { POLLER_CONCURRENCY: 'lots' },
+    }).catch((e: Error) => e);
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).message).toMatch(/exited \(1\)/);
+    expect((refused as Error).message).toContain('env.POLLER_CONCURRENCY: must be a number');
+  });
+});
+
 describe('shutting down', () => {
   it('finishes or releases a poll in flight within the deadline and exits 0', async () => {
     await sim.setLatency('sense1', '/slow', 8000);
