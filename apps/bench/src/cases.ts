@@ -26,7 +26,13 @@ import {
 } from '@qsm/testkit';
 import { Redis } from 'ioredis';
 import { type BaselineTarget, sequentialBaseline } from './baseline.js';
-import { type ProcessStats, percentile, statsOf } from './proc-stats.js';
+import {
+  type ProcessStats,
+  percentile,
+  serviceProcesses,
+  statsOf,
+  waitForIdleServices,
+} from './proc-stats.js';
 
 export interface PipelineShape {
   proxies: number;
@@ -58,6 +64,7 @@ async function startPipeline(
   certs: CertificateSet,
   shape: PipelineShape,
 ): Promise<RunningPipeline> {
+  await waitForIdleServices();
   const prefix = uniqueName(`bench_${label}`);
   const db = uniqueName(`bench_${label}`);
   const perServer = Math.ceil(shape.proxies / shape.servers);
@@ -128,6 +135,7 @@ async function startPipeline(
     processes: () => [
       { name: 'qps-sim', pid: sim.process.child.pid },
       ...Object.entries(apps).map(([name, app]) => ({ name, pid: app.child.pid })),
+      ...serviceProcesses(),
     ],
     async stop() {
       await stopAll();
@@ -135,6 +143,16 @@ async function startPipeline(
       await dropInfluxDatabase(db);
     },
   };
+}
+
+/** Peak RSS of the product's processes (a service's VmHWM spans its whole life, so it is left out). */
+function peakRssOfApps(stats: Record<string, ProcessStats>): Record<string, number> {
+  const services = new Set(serviceProcesses().map((p) => p.name));
+  return Object.fromEntries(
+    Object.entries(stats)
+      .filter(([name]) => !services.has(name))
+      .map(([name, s]) => [name, Math.round(s.peakRssMb)]),
+  );
 }
 
 function cpuDelta(before: Record<string, ProcessStats>, after: Record<string, ProcessStats>) {
@@ -196,7 +214,7 @@ export async function cycleCase(
       steadyCycleSeconds: steady.length ? Math.max(...steady) : Number.NaN,
       pollerPeakRssMb: Math.round(after['poller-1']?.peakRssMb ?? Number.NaN),
       cpuSeconds: cpuDelta(before, after),
-      peakRssMb: Object.fromEntries(Object.entries(after).map(([n, s]) => [n, Math.round(s.peakRssMb)])),
+      peakRssMb: peakRssOfApps(after),
     };
     await pipeline.apps.scheduler!.stop();
     for (let i = 1; i <= shape.pollers; i++) await pipeline.apps[`poller-${i}`]!.stop();
@@ -292,9 +310,7 @@ export async function throughputCase(
       influxPointsPerSecond: Math.round((after.points - before.points) / seconds),
       latency: { p50Ms: percentile(ages, 50), p99Ms: percentile(ages, 99), samples: ages.length },
       cpuSeconds: cpuDelta(before.stats, after.stats),
-      peakRssMb: Object.fromEntries(
-        Object.entries(after.stats).map(([n, s]) => [n, Math.round(s.peakRssMb)]),
-      ),
+      peakRssMb: peakRssOfApps(after.stats),
     };
   } finally {
     connection.disconnect();
@@ -390,7 +406,8 @@ export async function influxCeilingCase(
       influx: { db: sinkDb },
     });
     const queue = openQueue({ connection, prefix }, QUEUE.influx);
-    await startApp('influx-sink', { configFile, prefix, env: { LOG_LEVEL: 'info' } });
+    // Alone with InfluxDB, the sink runs at normal priority: the default nice 10 only yields to pollers.
+    await startApp('influx-sink', { configFile, prefix, env: { LOG_LEVEL: 'info', PROCESS_NICE: '0' } });
     const sinkStarted = performance.now();
     await waitUntil(
       async () => {

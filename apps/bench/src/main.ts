@@ -179,7 +179,7 @@ function renderTable(r: typeof report): string {
   ) =>
     x
       ? `${label}: ${Object.entries(x.cpuSeconds)
-          .map(([n, s]) => `${n} ${s} s / ${x.peakRssMb[n]} MB`)
+          .map(([n, s]) => (n in x.peakRssMb ? `${n} ${s} s / ${x.peakRssMb[n]} MB` : `${n} ${s} s`))
           .join(', ')}`
       : '';
   const widths = rows[0]!.map((_, k) => Math.max(...rows.map((row) => row[k]!.length)));
@@ -191,7 +191,7 @@ function renderTable(r: typeof report): string {
     `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`,
     ...rows.slice(1).map(line),
     '',
-    'CPU seconds and peak RSS per process during the measured window:',
+    "CPU seconds (and peak RSS, for the product's own processes) per process during the measured window:",
     '',
     ...[cpu('- cycle', c), cpu('- throughput', t), cpu('- latency', l)].filter(Boolean),
   ].join('\n');

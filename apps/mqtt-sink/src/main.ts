@@ -9,6 +9,7 @@ await runApp({
   config: 'required',
   checkCertificates: false,
   connection: 'worker',
+  defaultNice: 10,
   env: mqttSinkEnvSchema,
   start: async (context, env) => [await startMqttSink(context, env)],
 });

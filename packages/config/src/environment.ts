@@ -38,6 +38,11 @@ export const commonEnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(100).default(8000),
   /** How long a worker's hold on a job lasts without renewal: a crashed worker's jobs return after this. */
   WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
+  /**
+   * Niceness of the process (-20 to 19; higher yields the CPU to others). Unset: the app's own default
+   * (sinks 10, so that on a shared machine polls keep their timing while deliveries wait a little).
+   */
+  PROCESS_NICE: int(-20, 19).optional(),
 });
 
 export const schedulerEnvSchema = z.object({

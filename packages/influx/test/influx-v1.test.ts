@@ -151,9 +151,10 @@ describe('the InfluxDB 1.x writer against a real InfluxDB', () => {
 
   it('reports a rejected point with InfluxDB message and keeps the rest of the batch', async () => {
     // Someone wrote a float error_count first: our integer error records conflict with it in that shard.
+    // Same timestamp as ours, so both land in one shard whatever the hour (shards are per hour here).
     const other = writerFor(conflictDb);
     await other.ensureTarget();
-    await other.write([`butler_sos_errors,error_type=OTHER error_count=1.5 ${T + 200_000}`]);
+    await other.write([`butler_sos_errors,error_type=OTHER error_count=1.5 ${T + 300_000}`]);
     const batcher = createPointBatcher({
       maxPoints: 1000,
       flushIntervalMs: 10,

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { type Logger, type LoggerOptions, pino } from 'pino';
 import type PinoPretty from 'pino-pretty';
+import { stdoutStream } from './stdout-stream.js';
 
 export type { Logger } from 'pino';
 
@@ -55,7 +56,7 @@ export function createLogger(settings: LoggerSettings): Logger {
       pretty({ sync: true, colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }),
     );
   }
-  return settings.destination ? pino(options, settings.destination) : pino(options);
+  return pino(options, settings.destination ?? stdoutStream());
 }
 
 /**

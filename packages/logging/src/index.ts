@@ -6,3 +6,4 @@ export {
   redactText,
   serializeError,
 } from './create-logger.js';
+export { flushLogs } from './stdout-stream.js';

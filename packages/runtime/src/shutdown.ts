@@ -1,4 +1,5 @@
 import type { Logger } from '@qsm/logging';
+import { exitProcess } from './exit-process.js';
 
 export interface ShutdownSettings {
   logger: Logger;
@@ -14,7 +15,7 @@ export interface ShutdownSettings {
  * connections, exit 0. A second signal exits at once. Returns a function that triggers the same stop.
  */
 export function handleShutdownSignals(settings: ShutdownSettings): (reason: string) => Promise<void> {
-  const exit = settings.exit ?? ((code: number) => process.exit(code));
+  const exit = settings.exit ?? ((code: number) => void exitProcess(code));
   let stopping: Promise<void> | undefined;
   const stop = (reason: string) => {
     if (stopping) return stopping;
@@ -57,6 +58,6 @@ export function logProcessFaults(logger: Logger): void {
   });
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception: exiting');
-    process.exit(1);
+    void exitProcess(1);
   });
 }

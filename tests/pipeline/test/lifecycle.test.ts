@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { CertificateSet } from '@qsm/dev-certs';
 import {
   cleanupRedisPrefix,
@@ -98,6 +99,21 @@ describe('starting', () => {
     expect(refused).toBeInstanceOf(Error);
     expect((refused as Error).message).toMatch(/exited \(1\)/);
     expect((refused as Error).message).toContain('env.POLLER_CONCURRENCY: must be a number');
+  });
+
+  it('runs the sinks at a lower CPU priority than the pollers, unless PROCESS_NICE says otherwise', async () => {
+    const { prefix, configFile } = setup('nice');
+    const niceOf = (pid: number | undefined) => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const sink = await startApp('influx-sink', { configFile, prefix });
+    const poller = await startApp('poller', { configFile, prefix });
+    const reniced = await startApp('mqtt-sink', { configFile, prefix, env: { PROCESS_NICE: '3' } });
+    expect(niceOf(sink.child.pid)).toBe(10);
+    expect(niceOf(poller.child.pid)).toBe(0);
+    expect(niceOf(reniced.child.pid)).toBe(3);
+    for (const app of [sink, poller, reniced]) await app.stop();
   });
 });
 

@@ -44,9 +44,13 @@ describe('InfluxDB refusing part of a write', () => {
     ]) {
       await fetch(`${influx.url}/query`, { method: 'POST', body: new URLSearchParams({ q }) });
     }
+    // Field types are fixed per shard (one hour here): seed this hour's shard and the next one, so the
+    // conflict holds even when the test runs across the top of an hour.
+    const now = Date.now();
+    const nextHour = Math.ceil(now / 3_600_000) * 3_600_000;
     await fetch(`${influx.url}/write?db=${db}&rp=qsm_test&precision=ms`, {
       method: 'POST',
-      body: `butler_sos_errors,error_type=OTHER error_count=1.5 ${Date.now() - 60_000}`,
+      body: [now, nextHour].map((t) => `butler_sos_errors,error_type=OTHER error_count=1.5 ${t}`).join('\n'),
     });
     r.did(
       'InfluxDB with max-values-per-tag = 20; a float error_count written first (field type conflict for error records)',
