@@ -406,7 +406,7 @@ export async function influxCeilingCase(
       influx: { db: sinkDb },
     });
     const queue = openQueue({ connection, prefix }, QUEUE.influx);
-    // Alone with InfluxDB, the sink runs at normal priority: the default nice 10 only yields to pollers.
+    // Alone with InfluxDB, the sink runs at normal priority: the default nice 5 only yields to pollers.
     await startApp('influx-sink', { configFile, prefix, env: { LOG_LEVEL: 'info', PROCESS_NICE: '0' } });
     const sinkStarted = performance.now();
     await waitUntil(

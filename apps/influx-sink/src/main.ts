@@ -9,7 +9,7 @@ await runApp({
   config: 'required',
   checkCertificates: false,
   connection: 'worker',
-  defaultNice: 10,
+  defaultNice: 5,
   env: influxSinkEnvSchema,
   start: async (context, env) => [await startInfluxSink(context, env)],
 });

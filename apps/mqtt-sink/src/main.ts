@@ -9,7 +9,7 @@ await runApp({
   config: 'required',
   checkCertificates: false,
   connection: 'worker',
-  defaultNice: 10,
+  defaultNice: 5,
   env: mqttSinkEnvSchema,
   start: async (context, env) => [await startMqttSink(context, env)],
 });

@@ -40,7 +40,7 @@ export const commonEnvSchema = z.object({
   WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
   /**
    * Niceness of the process (-20 to 19; higher yields the CPU to others). Unset: the app's own default
-   * (sinks 10, so that on a shared machine polls keep their timing while deliveries wait a little).
+   * (sinks 5, so that on a shared machine polls keep their timing while deliveries wait a little).
    */
   PROCESS_NICE: int(-20, 19).optional(),
 });

@@ -109,10 +109,10 @@ describe('starting', () => {
     };
     const sink = await startApp('influx-sink', { configFile, prefix });
     const poller = await startApp('poller', { configFile, prefix });
-    const reniced = await startApp('mqtt-sink', { configFile, prefix, env: { PROCESS_NICE: '3' } });
-    expect(niceOf(sink.child.pid)).toBe(10);
+    const reniced = await startApp('mqtt-sink', { configFile, prefix, env: { PROCESS_NICE: '12' } });
+    expect(niceOf(sink.child.pid)).toBe(5);
     expect(niceOf(poller.child.pid)).toBe(0);
-    expect(niceOf(reniced.child.pid)).toBe(3);
+    expect(niceOf(reniced.child.pid)).toBe(12);
     for (const app of [sink, poller, reniced]) await app.stop();
   });
 });
