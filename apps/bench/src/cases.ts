@@ -11,13 +11,16 @@ import {
 import { metricValue } from '@qsm/runtime';
 import {
   cleanupRedisPrefix,
+  cpuDelta,
   dropInfluxDatabase,
+  type ProcessStats,
   type RunningApp,
   type Simulator,
   services,
   sleep,
   startApp,
   startSimulator,
+  statsOf,
   stopAll,
   tempDir,
   uniqueName,
@@ -26,13 +29,7 @@ import {
 } from '@qsm/testkit';
 import { Redis } from 'ioredis';
 import { type BaselineTarget, sequentialBaseline } from './baseline.js';
-import {
-  type ProcessStats,
-  percentile,
-  serviceProcesses,
-  statsOf,
-  waitForIdleServices,
-} from './proc-stats.js';
+import { percentile, SERVICE_NAMES, serviceProcesses, waitForIdleServices } from './proc-stats.js';
 
 export interface PipelineShape {
   proxies: number;
@@ -147,20 +144,10 @@ async function startPipeline(
 
 /** Peak RSS of the product's processes (a service's VmHWM spans its whole life, so it is left out). */
 function peakRssOfApps(stats: Record<string, ProcessStats>): Record<string, number> {
-  const services = new Set(serviceProcesses().map((p) => p.name));
   return Object.fromEntries(
     Object.entries(stats)
-      .filter(([name]) => !services.has(name))
+      .filter(([name]) => !SERVICE_NAMES.has(name))
       .map(([name, s]) => [name, Math.round(s.peakRssMb)]),
-  );
-}
-
-function cpuDelta(before: Record<string, ProcessStats>, after: Record<string, ProcessStats>) {
-  return Object.fromEntries(
-    Object.entries(after).map(([name, s]) => [
-      name,
-      Math.round((s.cpuSeconds - (before[name]?.cpuSeconds ?? 0)) * 100) / 100,
-    ]),
   );
 }
 

@@ -1,46 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-
-const CLOCK_TICKS = 100;
-
-export interface ProcessStats {
-  /** User + system CPU seconds used so far. */
-  cpuSeconds: number;
-  /** Resident memory now and its peak (VmHWM), in MB. */
-  rssMb: number;
-  peakRssMb: number;
-}
-
-/** CPU and memory of a process from /proc (Linux). */
-export function processStats(pid: number): ProcessStats {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may contain spaces) start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-  return {
-    cpuSeconds: (utime + stime) / CLOCK_TICKS,
-    rssMb: kb('VmRSS') / 1024,
-    peakRssMb: kb('VmHWM') / 1024,
-  };
-}
-
-/** Stats of many processes by name, safe against processes that already exited. */
-export function statsOf(
-  processes: Array<{ name: string; pid: number | undefined }>,
-): Record<string, ProcessStats> {
-  const out: Record<string, ProcessStats> = {};
-  for (const p of processes) {
-    if (!p.pid) continue;
-    try {
-      out[p.name] = processStats(p.pid);
-    } catch {
-      // exited
-    }
-  }
-  return out;
-}
+import { cpuDelta, statsOf } from '@qsm/testkit';
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -48,16 +7,17 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[index]!;
 }
 
-const SERVICES = ['redis-server', 'influxd', 'mosquitto'];
+/** The local services whose CPU is part of what a poll costs (process names as in /proc/<pid>/comm). */
+export const SERVICE_NAMES = new Set(['redis-server', 'influxd', 'mosquitto']);
 
-/** The local Redis, InfluxDB and Mosquitto processes (their CPU is part of what a poll costs). */
+/** The running Redis, InfluxDB and Mosquitto processes. */
 export function serviceProcesses(): Array<{ name: string; pid: number }> {
   const found: Array<{ name: string; pid: number }> = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
-      if (SERVICES.includes(comm)) found.push({ name: comm, pid: Number(entry) });
+      if (SERVICE_NAMES.has(comm)) found.push({ name: comm, pid: Number(entry) });
     } catch {
       // exited
     }
@@ -75,11 +35,7 @@ export async function waitForIdleServices(maxCores = 0.05, timeoutMs = 60_000): 
     const processes = serviceProcesses();
     const before = statsOf(processes);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const after = statsOf(processes);
-    const used = Object.keys(after).reduce(
-      (sum, name) => sum + after[name]!.cpuSeconds - (before[name]?.cpuSeconds ?? 0),
-      0,
-    );
+    const used = Object.values(cpuDelta(before, statsOf(processes))).reduce((sum, s) => sum + s, 0);
     if (used <= maxCores) return;
   }
 }

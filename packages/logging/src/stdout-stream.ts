@@ -1,7 +1,6 @@
-import sonicBoom, { type SonicBoom } from 'sonic-boom';
+import { pino } from 'pino';
 
-// A CommonJS module: its class is a property of the default export.
-const { SonicBoom: SonicBoomStream } = sonicBoom;
+type SonicBoom = ReturnType<typeof pino.destination>;
 
 /** Log lines held in memory while stdout does not drain; beyond this, new lines are dropped. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
@@ -17,9 +16,10 @@ let shared: SonicBoom | undefined;
  */
 export function stdoutStream(): SonicBoom {
   if (!shared) {
-    const stream = new SonicBoomStream({ fd: 1, sync: false, maxLength: MAX_BUFFERED_BYTES });
+    const stream = pino.destination({ dest: 1, sync: false, maxLength: MAX_BUFFERED_BYTES });
+    // pino flushes asynchronous destinations synchronously on 'exit': that is the blocking write.
     stream.flushSync = () => {};
-    // EPIPE: nobody will ever read stdout again.
+    // pino silences EPIPE; any other write error also means stdout is gone for good.
     stream.on('error', () => {
       stream.write = () => true;
     });

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import type { CertificateSet } from '@qsm/dev-certs';
 import {
   cleanupRedisPrefix,
   collectMqtt,
   dropInfluxDatabase,
   influxQuery,
+  processStats,
   rows,
   type Simulator,
   startApp,
@@ -103,10 +103,7 @@ describe('starting', () => {
 
   it('runs the sinks at a lower CPU priority than the pollers, unless PROCESS_NICE says otherwise', async () => {
     const { prefix, configFile } = setup('nice');
-    const niceOf = (pid: number | undefined) => {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-    };
+    const niceOf = (pid: number | undefined) => processStats(pid!).nice;
     const sink = await startApp('influx-sink', { configFile, prefix });
     const poller = await startApp('poller', { configFile, prefix });
     const reniced = await startApp('mqtt-sink', { configFile, prefix, env: { PROCESS_NICE: '12' } });
