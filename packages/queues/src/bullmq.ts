@@ -1,5 +1,6 @@
 import { FlowProducer, type Job, Queue, QueueEvents, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { firstPollJobId } from './job-ids.js';
 import { pollJobOptions, sinkJobOptions } from './job-options.js';
 import type { InfluxSinkJob, MqttSinkJob } from './payloads.js';
 import { QUEUE, type QueueName } from './queue-names.js';
@@ -50,7 +51,7 @@ export async function applySchedulerPlan(
     .map((s) => ({
       name: 'poll',
       data: s.data,
-      opts: { ...pollJobOptions, jobId: `${s.id}|first|${Math.floor(at / s.every)}` },
+      opts: { ...pollJobOptions, jobId: firstPollJobId(s.id, at, s.every) },
     }));
   for (const chunk of chunksOf(firstPolls, 200)) await pollQueue.addBulk(chunk);
   await inChunks(plan.remove, 50, (id) => pollQueue.removeJobScheduler(id));

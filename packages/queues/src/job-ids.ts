@@ -27,6 +27,23 @@ export function targetOfSchedulerId(id: string): PollTargetRef | undefined {
   }
 }
 
+/**
+ * The extra poll a new scheduler gets at once (see applySchedulerPlan): one id per scheduler and
+ * interval, so replicas that apply the same plan add it once.
+ */
+export function firstPollJobId(schedulerId: string, at: number, every: number): string {
+  return `${schedulerId}|first|${Math.floor(at / every)}`;
+}
+
+/**
+ * How late a poll job may start before it is skipped as stale. A scheduled poll may be up to an
+ * interval late. The extra first poll exists only because the first scheduled one was more than half an
+ * interval away; a quarter of an interval late, it would come too close to that one, which polls anyway.
+ */
+export function staleAfterMs(jobId: string | undefined, intervalMs: number): number {
+  return jobId?.includes('|first|') ? intervalMs / 4 : intervalMs;
+}
+
 /** BullMQ names scheduler iterations `repeat:<schedulerId>:<due ms>`. */
 const SCHEDULED_JOB_ID = /^repeat:(.+):(\d+)$/;
 

@@ -19,6 +19,7 @@ import {
   resultJobId,
   type SinkJobSpec,
   schedulerIdFor,
+  staleAfterMs,
   startWorker,
 } from '@qsm/queues';
 import { pollerMetrics } from './metrics.js';
@@ -73,7 +74,7 @@ export async function startPoller(context: RoleContext, env: PollerEnv): Promise
     const dueAt = dueTimeOf(job);
     const interval = current.userSessions.pollingInterval;
     const lateMs = Date.now() - dueAt;
-    if (lateMs > interval) {
+    if (lateMs > staleAfterMs(job.id, interval)) {
       metrics.polls.inc({ outcome: 'skipped_stale', category: '' });
       metrics.staleSkipped.inc();
       logger.debug({ target, lateMs }, 'stale poll skipped');
