@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot, testCertificates } from '@qsm/testkit';
-import { cycleCase, influxCeilingCase, throughputCase } from './cases.js';
+import { cycleCase, type InfluxCeilingResult, influxCeilingCase, throughputCase } from './cases.js';
 
 /*
  * `pnpm bench`: the figures of docs/performance.md, measured against real Redis, InfluxDB 1.x and
@@ -92,8 +92,15 @@ if (cases.has('latency')) {
 }
 if (cases.has('influx')) {
   say('influx: the sink against what InfluxDB itself accepts...');
-  results.influx = await influxCeilingCase(certs, quick ? 2000 : 8000, 10, 1000);
-  say(JSON.stringify(results.influx));
+  // The ratio of one run swings by 20 points on the same code (InfluxDB's compactions, the shared cores):
+  // the table gives the median of several runs and lists them all.
+  const runs: InfluxCeilingResult[] = [];
+  for (let run = 0; run < (quick ? 1 : 3); run++) {
+    runs.push(await influxCeilingCase(certs, quick ? 2000 : 8000, 10, 1000));
+    say(JSON.stringify(runs.at(-1)));
+  }
+  const byRatio = [...runs].sort((a, b) => a.ratio - b.ratio);
+  results.influx = { ...byRatio[Math.floor(byRatio.length / 2)]!, allRatios: runs.map((r) => r.ratio) };
 }
 
 const report = {
@@ -122,7 +129,7 @@ function renderTable(r: typeof report): string {
   const c = r.results.cycle as Awaited<ReturnType<typeof cycleCase>> | undefined;
   const t = r.results.throughput as Awaited<ReturnType<typeof throughputCase>> | undefined;
   const l = r.results.latency as Awaited<ReturnType<typeof throughputCase>> | undefined;
-  const i = r.results.influx as Awaited<ReturnType<typeof influxCeilingCase>> | undefined;
+  const i = r.results.influx as (InfluxCeilingResult & { allRatios: number[] }) | undefined;
   const rows: string[][] = [['Measure', 'Target', 'Result', 'Met']];
   const met = (ok: boolean) => (ok ? 'yes' : 'NO');
   if (c) {
@@ -167,9 +174,9 @@ function renderTable(r: typeof report): string {
   }
   if (i) {
     rows.push([
-      `InfluxDB sink vs InfluxDB's own ceiling (${i.points} points, batches of ${i.batchSize})`,
+      `InfluxDB sink vs InfluxDB's own ceiling (${i.points} points, batches of ${i.batchSize}; median of ${i.allRatios.length} runs)`,
       '>= 70%',
-      `${i.sinkPointsPerSecond} vs ${i.ceilingPointsPerSecond} points/s (InfluxDB before and after the sink: ${i.ceilingRuns.join(', ')}) = ${Math.round(i.ratio * 100)}%`,
+      `${i.sinkPointsPerSecond} vs ${i.ceilingPointsPerSecond} points/s (InfluxDB before and after the sink: ${i.ceilingRuns.join(', ')}) = ${Math.round(i.ratio * 100)}% (runs: ${i.allRatios.map((x) => `${Math.round(x * 100)}%`).join(', ')})`,
       met(i.ratio >= 0.7),
     ]);
   }
