@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { cpuDelta, statsOf } from '@qsm/testkit';
+import { cpuDelta, sleep, statsOf } from '@qsm/testkit';
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -34,7 +34,7 @@ export async function waitForIdleServices(maxCores = 0.05, timeoutMs = 60_000): 
   while (Date.now() < deadline) {
     const processes = serviceProcesses();
     const before = statsOf(processes);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await sleep(1000);
     const used = Object.values(cpuDelta(before, statsOf(processes))).reduce((sum, s) => sum + s, 0);
     if (used <= maxCores) return;
   }

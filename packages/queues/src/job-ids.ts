@@ -27,12 +27,14 @@ export function targetOfSchedulerId(id: string): PollTargetRef | undefined {
   }
 }
 
+const FIRST_POLL_MARK = '|first|';
+
 /**
  * The extra poll a new scheduler gets at once (see applySchedulerPlan): one id per scheduler and
  * interval, so replicas that apply the same plan add it once.
  */
 export function firstPollJobId(schedulerId: string, at: number, every: number): string {
-  return `${schedulerId}|first|${Math.floor(at / every)}`;
+  return `${schedulerId}${FIRST_POLL_MARK}${Math.floor(at / every)}`;
 }
 
 /**
@@ -41,7 +43,7 @@ export function firstPollJobId(schedulerId: string, at: number, every: number): 
  * interval away; a quarter of an interval late, it would come too close to that one, which polls anyway.
  */
 export function staleAfterMs(jobId: string | undefined, intervalMs: number): number {
-  return jobId?.includes('|first|') ? intervalMs / 4 : intervalMs;
+  return jobId?.includes(FIRST_POLL_MARK) ? intervalMs / 4 : intervalMs;
 }
 
 /** BullMQ names scheduler iterations `repeat:<schedulerId>:<due ms>`. */

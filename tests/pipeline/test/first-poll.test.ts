@@ -1,9 +1,9 @@
 import type { CertificateSet } from '@qsm/dev-certs';
 import {
   cleanupRedisPrefix,
-  dropInfluxDatabase,
   metricValue,
   type Simulator,
+  sleep,
   startApp,
   startSimulator,
   stopAll,
@@ -20,18 +20,15 @@ const INTERVAL = 4000;
 let certs: CertificateSet;
 let sim: Simulator;
 const prefixes: string[] = [];
-const databases: string[] = [];
 
+/** A scheduler and a poller are all these tests run: the config has no InfluxDB and no MQTT. */
 function setup(label: string, proxy: string) {
   const prefix = uniqueName(label);
-  const db = uniqueName(`qsm_${label}`);
   prefixes.push(prefix);
-  databases.push(db);
   const configFile = writeButlerConfig(tempDir(label), {
     certs,
     pollingInterval: INTERVAL,
     servers: [{ serverName: 'sense1', qpsHost: sim.qpsHost('sense1'), virtualProxies: [proxy] }],
-    influx: { db },
   });
   return { prefix, configFile };
 }
@@ -41,7 +38,7 @@ async function justAfterAlignedTime(): Promise<number> {
   for (;;) {
     const phase = Date.now() % INTERVAL;
     if (phase >= 50 && phase < 300) return Date.now();
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }
 
@@ -55,7 +52,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopAll();
   for (const prefix of prefixes) await cleanupRedisPrefix(prefix);
-  for (const db of databases) await dropInfluxDatabase(db);
 });
 
 describe('a new virtual proxy', () => {
@@ -79,7 +75,7 @@ describe('a new virtual proxy', () => {
     await scheduler.waitForLine((l) => l.includes('schedulers reconciled'));
     const addedAt = Date.now();
     // No poller for more than a quarter of an interval: the extra first poll waits in the queue.
-    await new Promise((r) => setTimeout(r, INTERVAL / 4 + 500));
+    await sleep(INTERVAL / 4 + 500);
     const poller = await startApp('poller', { configFile, prefix, name: 'poller-late' });
     await waitUntil(
       async () => metricValue(await poller.metrics(), 'qsm_polls_stale_skipped_total') === 1,

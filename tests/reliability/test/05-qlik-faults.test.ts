@@ -93,12 +93,10 @@ describe('faults on the Qlik side', () => {
       );
     // The sink writes in queue order, behind 20,000-point results of /big: on a busy machine the last
     // error records may still be on their way when polling has gone on for 14 s.
-    let errors: Awaited<ReturnType<typeof readErrors>> = [];
     // Not found in time: the assertions below say which proxy lacks what.
     await waitUntil(
       async () => {
-        errors = await readErrors();
-        const proxies = new Set(errors.map((e) => `${e.server_name} ${e.virtual_proxy}`));
+        const proxies = new Set((await readErrors()).map((e) => `${e.server_name} ${e.virtual_proxy}`));
         return ['sense-tls /', ...Object.keys(FAULTS).map((vp) => `sense1 ${vp}`)].every((p) =>
           proxies.has(p),
         );
@@ -106,6 +104,7 @@ describe('faults on the Qlik side', () => {
       'an error record of every failing proxy in InfluxDB',
       { timeoutMs: 30_000, intervalMs: 500 },
     ).catch(() => undefined);
+    const errors = await readErrors();
     const categoriesOf = (server: string, vp: string) =>
       new Set(
         errors.filter((e) => e.server_name === server && e.virtual_proxy === vp).map((e) => e.error_category),
