@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import type { CertificateSet } from '@qsm/dev-certs';
-import { buildSessionPoints, toLineProtocol } from '@qsm/influx';
+import { buildSessionLines } from '@qsm/influx';
 import type { PollResult } from '@qsm/queues';
 
 export interface BaselineTarget {
@@ -71,7 +71,7 @@ export async function sequentialBaseline(
       durationMs: 0,
       sessions: JSON.parse(body),
     };
-    const lines = toLineProtocol(buildSessionPoints(result, { version: 1, excludeUser: [] }));
+    const lines = buildSessionLines(result, { version: 1, excludeUser: [] });
     const write = await fetch(`${influxUrl}/write?db=${db}&precision=ms`, {
       method: 'POST',
       body: lines.join('\n'),

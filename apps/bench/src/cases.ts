@@ -1,5 +1,6 @@
+import { cpus } from 'node:os';
 import type { CertificateSet } from '@qsm/dev-certs';
-import { buildSessionPoints, toLineProtocol } from '@qsm/influx';
+import { buildSessionLines } from '@qsm/influx';
 import {
   createResultDelivery,
   openQueue,
@@ -315,6 +316,15 @@ export interface InfluxCeilingResult {
   ceilingRuns: number[];
   sinkPointsPerSecond: number;
   ratio: number;
+  /** The sink's CPU seconds over its run's seconds: below 1, it waited for InfluxDB or Redis. */
+  sinkBusy: number;
+  /** CPU seconds per 1,000 points, of each process, while InfluxDB took the ceiling run and the sink's. */
+  cpuPerThousandPoints: { ceiling: Record<string, number>; sink: Record<string, number> };
+  /**
+   * What the sink's run would reach with every core of the machine busy: the cores over the CPU the sink,
+   * Redis and InfluxDB spent together per point. On a machine they share, the sink cannot pass this.
+   */
+  cpuBoundPointsPerSecond: number;
 }
 
 function makeResults(count: number, sessions: number, tag: string): PollResult[] {
@@ -373,18 +383,29 @@ export async function influxCeilingCase(
       influx: { db: sinkDb },
     });
     const queue = openQueue({ connection, prefix }, QUEUE.influx);
+    // The queue waits until the sink is up, so that the sink's start-up is not timed and no job is taken
+    // before the clock starts.
+    await queue.pause();
     // Alone with InfluxDB, the sink runs at normal priority: the default nice 5 only yields to pollers.
-    await startApp('influx-sink', { configFile, prefix, env: { LOG_LEVEL: 'info', PROCESS_NICE: '0' } });
+    const sink = await startApp('influx-sink', {
+      configFile,
+      prefix,
+      env: { LOG_LEVEL: 'info', PROCESS_NICE: '0' },
+    });
+    const processes = [...serviceProcesses(), { name: 'influx-sink', pid: sink.child.pid }];
+    const cpuBefore = statsOf(processes);
     const sinkStarted = performance.now();
+    await queue.resume();
     await waitUntil(
       async () => {
         const depth = await queueDepth(queue);
         return depth.waiting + depth.active + depth.delayed === 0;
       },
       'the sink to drain its queue',
-      { timeoutMs: 600_000, intervalMs: 100 },
+      { timeoutMs: 600_000, intervalMs: 50 },
     );
     const sinkSeconds = (performance.now() - sinkStarted) / 1000;
+    const sinkCpu = cpuDelta(cpuBefore, statsOf(processes));
     await queue.close();
     await stopAll();
     const sinkRate = before.points / sinkSeconds;
@@ -398,6 +419,14 @@ export async function influxCeilingCase(
       ceilingRuns: [Math.round(before.pointsPerSecond), Math.round(after.pointsPerSecond)],
       sinkPointsPerSecond: Math.round(sinkRate),
       ratio: Math.round((sinkRate / ceiling) * 100) / 100,
+      sinkBusy: Math.round(((sinkCpu['influx-sink'] ?? 0) / sinkSeconds) * 100) / 100,
+      cpuPerThousandPoints: {
+        ceiling: perThousand(before.cpu, before.points),
+        sink: perThousand(sinkCpu, before.points),
+      },
+      cpuBoundPointsPerSecond: Math.round(
+        (cpus().length * before.points) / Object.values(sinkCpu).reduce((sum, s) => sum + s, 0),
+      ),
     };
   } finally {
     await stopAll();
@@ -411,11 +440,9 @@ export async function influxCeilingCase(
 async function influxCeiling(
   results: PollResult[],
   batchSize: number,
-): Promise<{ points: number; pointsPerSecond: number }> {
+): Promise<{ points: number; pointsPerSecond: number; cpu: Record<string, number> }> {
   const db = uniqueName('bench_ceiling');
-  const lines = results.flatMap((r) =>
-    toLineProtocol(buildSessionPoints(r, { version: 1, excludeUser: [] })),
-  );
+  const lines = results.flatMap((r) => buildSessionLines(r, { version: 1, excludeUser: [] }));
   try {
     await fetch(`${services.influxUrl}/query`, {
       method: 'POST',
@@ -423,6 +450,8 @@ async function influxCeiling(
     });
     const batches: string[] = [];
     for (let i = 0; i < lines.length; i += batchSize) batches.push(lines.slice(i, i + batchSize).join('\n'));
+    const processes = serviceProcesses();
+    const cpuBefore = statsOf(processes);
     const started = performance.now();
     let next = 0;
     await Promise.all(
@@ -437,8 +466,16 @@ async function influxCeiling(
         }
       }),
     );
-    return { points: lines.length, pointsPerSecond: lines.length / ((performance.now() - started) / 1000) };
+    const seconds = (performance.now() - started) / 1000;
+    const cpu = cpuDelta(cpuBefore, statsOf(processes));
+    return { points: lines.length, pointsPerSecond: lines.length / seconds, cpu };
   } finally {
     await dropInfluxDatabase(db);
   }
+}
+
+function perThousand(cpu: Record<string, number>, points: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(cpu).map(([name, seconds]) => [name, Math.round((seconds / points) * 1e6) / 1000]),
+  );
 }

@@ -201,6 +201,23 @@ function renderTable(r: typeof report): string {
     "CPU seconds (and peak RSS, for the product's own processes) per process during the measured window:",
     '',
     ...[cpu('- cycle', c), cpu('- throughput', t), cpu('- latency', l)].filter(Boolean),
+    ...(i ? ['', influxCpu(i)] : []),
+  ].join('\n');
+}
+
+/** Where the CPU of the InfluxDB case went, and the rate it allows on this machine's cores. */
+function influxCpu(i: InfluxCeilingResult): string {
+  const ms = (x: Record<string, number>) =>
+    Object.entries(x)
+      .filter(([, s]) => s > 0)
+      .map(([n, s]) => `${n} ${Math.round(s * 1000)} ms`)
+      .join(', ');
+  const share = Math.round((i.cpuBoundPointsPerSecond / i.ceilingPointsPerSecond) * 100);
+  return [
+    `InfluxDB case (the median run), CPU per 1,000 points: InfluxDB's own ceiling run ${ms(i.cpuPerThousandPoints.ceiling)};`,
+    `the sink's run ${ms(i.cpuPerThousandPoints.sink)}, the sink busy ${Math.round(i.sinkBusy * 100)}% of its run.`,
+    `With every core busy, that CPU per point allows at most ${i.cpuBoundPointsPerSecond} points/s on this machine,`,
+    `${share}% of InfluxDB's ceiling; the sink reached ${Math.round((i.sinkPointsPerSecond / i.cpuBoundPointsPerSecond) * 100)}% of that bound.`,
   ].join('\n');
 }
 

@@ -7,12 +7,12 @@ export type { InfluxWriter } from './influx-writer.js';
 export { toLineProtocol } from './line-protocol.js';
 export { type BatcherSettings, createPointBatcher, type PointBatcher } from './point-batcher.js';
 export {
-  buildSessionPointGroups,
-  buildSessionPoints,
+  buildSessionLineGroups,
+  buildSessionLines,
   type InfluxVersion,
   type SessionPointOptions,
   sessionIdHasher,
   uniqueUserList,
-} from './session-points.js';
+} from './session-lines.js';
 export { tagValue } from './tag-value.js';
 export { quoteIdentifier } from './v1-writer.js';

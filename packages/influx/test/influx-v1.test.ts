@@ -3,7 +3,7 @@ import { dropInfluxDatabase, influxQuery, rows, services, uniqueName } from '@qs
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildErrorPoint,
-  buildSessionPoints,
+  buildSessionLines,
   createInfluxWriter,
   createPointBatcher,
   InfluxWriteError,
@@ -101,9 +101,7 @@ describe('the InfluxDB 1.x writer against a real InfluxDB', () => {
       SessionId: `hostile-${i}`,
       Attributes: [],
     }));
-    await writer.write(
-      toLineProtocol(buildSessionPoints(result(sessions, T), { version: 1, excludeUser: [] })),
-    );
+    await writer.write(buildSessionLines(result(sessions, T), { version: 1, excludeUser: [] }));
     const details = rows(await influxQuery(db, 'SELECT * FROM short.user_session_details'));
     expect(details).toHaveLength(HOSTILE.length);
     for (const [i, [directory, userId]] of HOSTILE.entries()) {
@@ -135,9 +133,7 @@ describe('the InfluxDB 1.x writer against a real InfluxDB', () => {
 
   it('writing the same result twice leaves the same data (the poll time is the timestamp)', async () => {
     const sessions = [{ UserDirectory: 'LAB', UserId: 'twice', SessionId: 'twice-1', Attributes: [] }];
-    const lines = toLineProtocol(
-      buildSessionPoints(result(sessions, T + 100_000, '/twice'), { version: 1, excludeUser: [] }),
-    );
+    const lines = buildSessionLines(result(sessions, T + 100_000, '/twice'), { version: 1, excludeUser: [] });
     await writer.write(lines);
     await writer.write(lines);
     const found = rows(
@@ -161,9 +157,7 @@ describe('the InfluxDB 1.x writer against a real InfluxDB', () => {
       parallelWrites: 1,
       write: (l) => other.write(l),
     });
-    const good = toLineProtocol(
-      buildSessionPoints(result([], T + 300_000, '/good'), { version: 1, excludeUser: [] }),
-    );
+    const good = buildSessionLines(result([], T + 300_000, '/good'), { version: 1, excludeUser: [] });
     const failure = {
       ...result([], T + 300_000),
       kind: 'error' as const,

@@ -1,7 +1,7 @@
 import type { InfluxSinkEnv, Settings } from '@qsm/config';
 import {
   buildErrorPoint,
-  buildSessionPointGroups,
+  buildSessionLineGroups,
   createInfluxWriter,
   createPointBatcher,
   InfluxWriteError,
@@ -86,17 +86,15 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
     const data = parsed.data;
     // Summary and list apart from the details: InfluxDB may refuse new session ids (a tag value limit), and
     // must not take the counts with them.
-    const groups =
+    const { aggregates, details } =
       data.kind === 'sessions'
-        ? buildSessionPointGroups(data, pointOptions())
+        ? buildSessionLineGroups(data, pointOptions())
         : {
             aggregates: settings.errorTracking.influxdb
-              ? [buildErrorPoint(data, settings.errorTracking.measurementName)]
+              ? toLineProtocol([buildErrorPoint(data, settings.errorTracking.measurementName)])
               : [],
             details: [],
           };
-    const aggregates = toLineProtocol(groups.aggregates);
-    const details = toLineProtocol(groups.details);
     const lines = aggregates.length + details.length;
     try {
       await batcher.add(aggregates, details);

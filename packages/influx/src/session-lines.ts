@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { Point } from '@influxdata/influxdb-client';
 import type { ExcludedUser } from '@qsm/config';
 import type { PollResult } from '@qsm/queues';
 import { createBlacklist } from './blacklist.js';
+import { lineTemplate, quotedField } from './line-template.js';
 import { tagValue } from './tag-value.js';
 
 export type InfluxVersion = 1 | 2 | 3;
@@ -15,60 +15,59 @@ export interface SessionPointOptions {
   sessionIdHashKey?: string | undefined;
 }
 
+/** The tags a detail point has beyond the proxy's: in this order in the values a detail line is given. */
+const DETAIL_TAGS = ['user_session_id', 'user_session_user_directory', 'user_session_user_id'];
+
 /**
- * A PollResult as the points Butler SOS writes (`user_session_summary`, `user_session_list`, one
- * `user_session_details` per session), with the server tags on every InfluxDB version and the poll
- * time as timestamp. Blacklisted users are left out of everything, count and user list included.
+ * A PollResult as the line protocol of the points Butler SOS writes (`user_session_summary`,
+ * `user_session_list`, one `user_session_details` per session), with the server tags on every InfluxDB
+ * version and the poll time as timestamp (ms). Blacklisted users are left out of everything, count and
+ * user list included.
  */
-export function buildSessionPoints(result: PollResult, options: SessionPointOptions): Point[] {
-  const { aggregates, details } = buildSessionPointGroups(result, options);
+export function buildSessionLines(result: PollResult, options: SessionPointOptions): string[] {
+  const { aggregates, details } = buildSessionLineGroups(result, options);
   return [...aggregates, ...details];
 }
 
 /**
- * The same points in two groups: the per-proxy aggregates (`user_session_summary`, `user_session_list`)
+ * The same lines in two groups: the per-proxy aggregates (`user_session_summary`, `user_session_list`)
  * and the per-session `user_session_details`, which the sink writes apart when InfluxDB rejects a write.
  */
-export function buildSessionPointGroups(
+export function buildSessionLineGroups(
   result: PollResult,
   options: SessionPointOptions,
-): { aggregates: Point[]; details: Point[] } {
+): { aggregates: string[]; details: string[] } {
   const excluded = createBlacklist(options.excludeUser);
   const sessions = result.sessions.filter((s) => !excluded(s));
-  const tags = commonTags(result);
-  const users = uniqueUserList(sessions);
-  const withTags = (measurement: string) => {
-    const point = new Point(measurement).timestamp(result.polledAt);
-    for (const [name, value] of tags) point.tag(name, value);
-    return point;
-  };
-  const count = (point: Point) =>
-    options.version === 2
-      ? point.uintField('session_count', sessions.length)
-      : point.intField('session_count', sessions.length);
-
-  const summary = count(withTags('user_session_summary')).stringField('session_user_id_list', users);
-  const list = withTags('user_session_list');
+  const tags = proxyTags(result);
+  const time = String(result.polledAt);
+  const count = `session_count=${sessions.length}${options.version === 2 ? 'u' : 'i'}`;
+  const users = `session_user_id_list=${quotedField(uniqueUserList(sessions))}`;
+  const summary = lineTemplate('user_session_summary', tags)([], `${count},${users}`, time);
   // Butler SOS's v1 writer puts only the user list in user_session_list; v2 and v3 also the count.
-  if (options.version !== 1) count(list);
-  list.stringField('session_user_id_list', users);
+  const list = lineTemplate('user_session_list', tags)(
+    [],
+    options.version === 1 ? users : `${count},${users}`,
+    time,
+  );
 
+  const detail = lineTemplate('user_session_details', tags, DETAIL_TAGS);
   const hash = options.sessionIdHashKey ? sessionIdHasher(options.sessionIdHashKey) : undefined;
   const details = sessions.map((session) => {
     const sessionId = hash ? hash(session.SessionId) : session.SessionId;
-    return withTags('user_session_details')
-      .tag('user_session_id', tagValue(sessionId))
-      .tag('user_session_user_directory', tagValue(session.UserDirectory))
-      .tag('user_session_user_id', tagValue(session.UserId))
-      .stringField('session_id', sessionId)
-      .stringField('user_directory', session.UserDirectory)
-      .stringField('user_id', session.UserId);
+    return detail(
+      [tagValue(sessionId), tagValue(session.UserDirectory), tagValue(session.UserId)],
+      `session_id=${quotedField(sessionId)},user_directory=${quotedField(session.UserDirectory)},user_id=${quotedField(session.UserId)}`,
+      time,
+    );
   });
   return { aggregates: [summary, list], details };
 }
 
-function commonTags(result: PollResult): Array<[string, string]> {
-  return [
+/** The tags every point of one proxy carries; a later entry wins over an earlier one of the same name. */
+function proxyTags(result: PollResult): Record<string, string> {
+  const tags: Record<string, string> = {};
+  const entries: Array<[string, string]> = [
     ['host', result.hostName],
     ['server_name', result.serverName],
     ['server_description', result.serverDescription],
@@ -76,7 +75,9 @@ function commonTags(result: PollResult): Array<[string, string]> {
     // With its slash: Butler SOS's dashboards filter on "/hdr", and "/" must not become an empty tag (#816).
     ['user_session_virtual_proxy', result.virtualProxy],
     ['user_session_host', result.qpsHost],
-  ].map(([name, value]) => [name as string, tagValue(value as string)]);
+  ];
+  for (const [name, value] of entries) tags[name] = tagValue(value);
+  return tags;
 }
 
 /** `LAB\goran,LAB\anna`: unique `directory\userId`, first-seen order, no spaces, "" when nobody is connected. */

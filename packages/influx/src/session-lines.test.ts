@@ -1,7 +1,6 @@
 import type { PollResult } from '@qsm/queues';
 import { describe, expect, it } from 'vitest';
-import { toLineProtocol } from './line-protocol.js';
-import { buildSessionPoints, sessionIdHasher, uniqueUserList } from './session-points.js';
+import { buildSessionLines, sessionIdHasher, uniqueUserList } from './session-lines.js';
 
 const result = (sessions: PollResult['sessions']): PollResult => ({
   v: 1,
@@ -34,7 +33,7 @@ const details = (id: string, dir: string, user: string) =>
 
 describe('points for InfluxDB 1.x', () => {
   it("are Butler SOS's three measurements, stamped with the poll time", () => {
-    const lines = toLineProtocol(buildSessionPoints(result(sessions), { version: 1, excludeUser: [] }));
+    const lines = buildSessionLines(result(sessions), { version: 1, excludeUser: [] });
     expect(lines).toEqual([
       `user_session_summary,${TAGS} session_count=3i,session_user_id_list="LAB\\\\goran,LAB\\\\anna" 1700000000123`,
       `user_session_list,${TAGS} session_user_id_list="LAB\\\\goran,LAB\\\\anna" 1700000000123`,
@@ -45,9 +44,7 @@ describe('points for InfluxDB 1.x', () => {
   });
 
   it('keep the default virtual proxy as "/" (never an empty tag)', () => {
-    const lines = toLineProtocol(
-      buildSessionPoints({ ...result([]), virtualProxy: '/' }, { version: 1, excludeUser: [] }),
-    );
+    const lines = buildSessionLines({ ...result([]), virtualProxy: '/' }, { version: 1, excludeUser: [] });
     expect(lines[0]).toContain('user_session_virtual_proxy=/ ');
     expect(lines[0]).toContain('session_count=0i,session_user_id_list=""');
   });
@@ -55,9 +52,7 @@ describe('points for InfluxDB 1.x', () => {
 
 describe('the session_count field type', () => {
   const countOf = (version: 1 | 2 | 3) =>
-    /session_count=(\S+?),/.exec(
-      toLineProtocol(buildSessionPoints(result(sessions), { version, excludeUser: [] }))[0]!,
-    )?.[1];
+    /session_count=(\S+?),/.exec(buildSessionLines(result(sessions), { version, excludeUser: [] })[0]!)?.[1];
 
   it('is an integer for v1 and v3 and unsigned for v2, as existing data has it', () => {
     expect(countOf(1)).toBe('3i');
@@ -67,18 +62,18 @@ describe('the session_count field type', () => {
 
   it('is also in user_session_list for v2 and v3, not v1', () => {
     for (const version of [2, 3] as const) {
-      expect(toLineProtocol(buildSessionPoints(result(sessions), { version, excludeUser: [] }))[1]).toContain(
+      expect(buildSessionLines(result(sessions), { version, excludeUser: [] })[1]).toContain(
         'session_count=3',
       );
     }
-    expect(
-      toLineProtocol(buildSessionPoints(result(sessions), { version: 1, excludeUser: [] }))[1],
-    ).not.toContain('session_count');
+    expect(buildSessionLines(result(sessions), { version: 1, excludeUser: [] })[1]).not.toContain(
+      'session_count',
+    );
   });
 
   it('carries the server tags on every version', () => {
     for (const version of [1, 2, 3] as const) {
-      for (const line of toLineProtocol(buildSessionPoints(result(sessions), { version, excludeUser: [] }))) {
+      for (const line of buildSessionLines(result(sessions), { version, excludeUser: [] })) {
         expect(line).toContain(SERVER);
       }
     }
@@ -87,7 +82,7 @@ describe('the session_count field type', () => {
 
 describe('the blacklist', () => {
   const points = (excludeUser: Array<{ directory: string; userId: string }>) =>
-    toLineProtocol(buildSessionPoints(result(sessions), { version: 1, excludeUser }));
+    buildSessionLines(result(sessions), { version: 1, excludeUser });
 
   it('removes a blacklisted user from the details, the count and the user list', () => {
     const lines = points([{ directory: 'LAB', userId: 'goran' }]);
@@ -111,7 +106,7 @@ describe('hostile identities', () => {
     session('', '😀 ünï', 'd'),
     session('LAB', 'trailing\\', 'e'),
   ];
-  const lines = toLineProtocol(buildSessionPoints(result(hostile), { version: 1, excludeUser: [] }));
+  const lines = buildSessionLines(result(hostile), { version: 1, excludeUser: [] });
   const hostileDetails = lines.filter((l) => l.startsWith('user_session_details'));
 
   it('escape spaces, commas and equals signs in tags, and quotes and backslashes in fields', () => {
@@ -150,9 +145,7 @@ describe('hostile identities', () => {
 describe('hashing session ids', () => {
   it('replaces the session id in tag and field by a stable keyed hash', () => {
     const key = 'a-long-secret-key-for-hmac';
-    const lines = toLineProtocol(
-      buildSessionPoints(result(sessions), { version: 1, excludeUser: [], sessionIdHashKey: key }),
-    );
+    const lines = buildSessionLines(result(sessions), { version: 1, excludeUser: [], sessionIdHashKey: key });
     const hashed = sessionIdHasher(key)('s1');
     expect(hashed).toMatch(/^[0-9a-f]{32}$/);
     expect(lines[2]).toContain(`user_session_id=${hashed},`);
