@@ -4,6 +4,7 @@ import type { InfluxV2Settings, InfluxV3Settings } from '@qsm/config';
 import { durationSeconds } from './duration.js';
 import {
   createInfluxHttp,
+  type InfluxRequest,
   type TransportSettings,
   transportFailure,
   writeOutcome,
@@ -72,40 +73,43 @@ function createClientWriter(transport: TransportSettings, target: ClientTarget):
   const description = `InfluxDB v${target.version} ${transport.url} ${what} ${target.bucket}`;
 
   const ensureBucket = async (): Promise<string | undefined> => {
-    const found = await http.get('/api/v2/buckets', { params: { name: target.bucket, org: target.org } });
-    if (noSuchApi(found.status, found.data)) {
+    const found = await http.get('/api/v2/buckets', { query: { name: target.bucket, org: target.org } });
+    if (noSuchApi(found.status, found.body)) {
       return `${description}: no bucket API here (not InfluxDB 2.x?), writing without creating the bucket`;
     }
-    const failed = writeOutcome(found.status, found.data, `${description}: list buckets`);
+    const failed = writeOutcome(found.status, found.body, `${description}: list buckets`);
     if (failed) throw new InfluxWriteError('unavailable', failed.message, failed.details);
-    const buckets = (JSON.parse(String(found.data)) as { buckets?: unknown[] }).buckets ?? [];
+    const buckets = (JSON.parse(found.body) as { buckets?: unknown[] }).buckets ?? [];
     if (buckets.length > 0) return undefined;
-    const orgs = await http.get('/api/v2/orgs', { params: { org: target.org } });
-    const orgFailed = writeOutcome(orgs.status, orgs.data, `${description}: find org ${target.org}`);
+    const orgs = await http.get('/api/v2/orgs', { query: { org: target.org } });
+    const orgFailed = writeOutcome(orgs.status, orgs.body, `${description}: find org ${target.org}`);
     if (orgFailed) throw new InfluxWriteError('unavailable', orgFailed.message, orgFailed.details);
-    const orgID = (JSON.parse(String(orgs.data)) as { orgs?: Array<{ id: string }> }).orgs?.[0]?.id;
+    const orgID = (JSON.parse(orgs.body) as { orgs?: Array<{ id: string }> }).orgs?.[0]?.id;
     if (!orgID)
       throw new InfluxWriteError('unavailable', `${description}: organization ${target.org} not found`);
     const everySeconds = durationSeconds(target.retentionDuration);
-    const created = await http.post('/api/v2/buckets', {
-      orgID,
-      name: target.bucket,
-      description: target.description,
-      retentionRules: everySeconds > 0 ? [{ type: 'expire', everySeconds }] : [],
-    });
-    const createFailed = writeOutcome(created.status, created.data, `${description}: create bucket`);
+    const created = await http.post(
+      '/api/v2/buckets',
+      json({
+        orgID,
+        name: target.bucket,
+        description: target.description,
+        retentionRules: everySeconds > 0 ? [{ type: 'expire', everySeconds }] : [],
+      }),
+    );
+    const createFailed = writeOutcome(created.status, created.body, `${description}: create bucket`);
     if (createFailed && created.status !== 422)
       throw new InfluxWriteError('unavailable', createFailed.message);
     return `created bucket ${target.bucket}`;
   };
 
   const ensureDatabase = async (): Promise<string | undefined> => {
-    const created = await http.post('/api/v3/configure/database', { db: target.bucket });
-    if (noSuchApi(created.status, created.data)) {
+    const created = await http.post('/api/v3/configure/database', json({ db: target.bucket }));
+    if (noSuchApi(created.status, created.body)) {
       return `${description}: no database API here, writing without creating the database`;
     }
     if (created.status === 409) return undefined;
-    const failed = writeOutcome(created.status, created.data, `${description}: create database`);
+    const failed = writeOutcome(created.status, created.body, `${description}: create database`);
     if (failed && !/already exists/i.test(failed.message))
       throw new InfluxWriteError('unavailable', failed.message);
     return failed ? undefined : `created database ${target.bucket}`;
@@ -149,6 +153,10 @@ function createClientWriter(transport: TransportSettings, target: ClientTarget):
       }
     },
   };
+}
+
+function json(value: unknown): InfluxRequest {
+  return { body: JSON.stringify(value), headers: { 'Content-Type': 'application/json' } };
 }
 
 /** Servers that take `/api/v2/write` without the rest of the API (VictoriaMetrics, InfluxDB 1.8) say so like this. */

@@ -1,7 +1,8 @@
 import type { InfluxV1Settings } from '@qsm/config';
-import type { AxiosResponse } from 'axios';
 import {
+  basicAuth,
   createInfluxHttp,
+  type InfluxAnswer,
   type TransportSettings,
   transportFailure,
   writeOutcome,
@@ -15,17 +16,19 @@ import type { InfluxWriter } from './influx-writer.js';
  * created when missing, as Butler SOS does.
  */
 export function createV1Writer(transport: TransportSettings, v1: InfluxV1Settings): InfluxWriter {
-  const auth = v1.auth.enable ? { username: v1.auth.username, password: v1.auth.password } : undefined;
-  const http = createInfluxHttp(transport);
+  const http = createInfluxHttp({
+    ...transport,
+    headers: v1.auth.enable ? { Authorization: basicAuth(v1.auth.username, v1.auth.password) } : {},
+  });
   const description = `InfluxDB v1 ${transport.url} database ${v1.dbName}`;
   const db = quoteIdentifier(v1.dbName);
   const rp = quoteIdentifier(v1.retentionPolicy.name);
 
   const query = async (q: string) => {
-    let response: AxiosResponse<string>;
+    let response: InfluxAnswer;
     try {
-      response = await http.post('/query', new URLSearchParams({ q }).toString(), {
-        ...(auth ? { auth } : {}),
+      response = await http.post('/query', {
+        body: new URLSearchParams({ q }).toString(),
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       });
     } catch (error) {
@@ -33,11 +36,11 @@ export function createV1Writer(transport: TransportSettings, v1: InfluxV1Setting
     }
     const failure = writeOutcome(
       response.status,
-      response.data,
+      response.body,
       `${description}: ${q.split(' ').slice(0, 3).join(' ')}`,
     );
     if (failure) throw new InfluxWriteError('unavailable', failure.message, failure.details);
-    const body = JSON.parse(String(response.data || '{}')) as {
+    const body = JSON.parse(response.body || '{}') as {
       results?: Array<{ error?: string; series?: Array<{ values?: unknown[][] }> }>;
     };
     const error = body.results?.find((r) => r.error)?.error;
@@ -66,17 +69,15 @@ export function createV1Writer(transport: TransportSettings, v1: InfluxV1Setting
   };
 
   const writeOnce = async (body: string) => {
-    let response: AxiosResponse<string>;
     try {
-      response = await http.post('/write', body, {
-        params: { db: v1.dbName, rp: v1.retentionPolicy.name, precision: 'ms' },
-        ...(auth ? { auth } : {}),
+      return await http.post('/write', {
+        query: { db: v1.dbName, rp: v1.retentionPolicy.name, precision: 'ms' },
+        body,
         headers: { 'Content-Type': 'text/plain; charset=utf-8' },
       });
     } catch (error) {
       throw transportFailure(error, description);
     }
-    return { status: response.status, data: response.data };
   };
 
   return {
@@ -86,14 +87,11 @@ export function createV1Writer(transport: TransportSettings, v1: InfluxV1Setting
       const body = lines.join('\n');
       let answer = await writeOnce(body);
       // The database was dropped (or never created): create it and write again once.
-      if (
-        answer.status === 404 &&
-        /database not found|retention policy not found/i.test(String(answer.data))
-      ) {
+      if (answer.status === 404 && /database not found|retention policy not found/i.test(answer.body)) {
         await ensureTarget();
         answer = await writeOnce(body);
       }
-      const failure = writeOutcome(answer.status, answer.data, description);
+      const failure = writeOutcome(answer.status, answer.body, description);
       if (failure) throw failure;
     },
     async ping() {

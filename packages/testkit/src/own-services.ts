@@ -124,9 +124,13 @@ export async function startOwnRedis(options: { persistence?: boolean } = {}): Pr
 
 /**
  * An InfluxDB 1.x of the test's own (Debian's influxd), on a free port, keeping its data across
- * stop/restart. `maxValuesPerTag` sets InfluxDB's per-tag value limit (0: none), to provoke partial writes.
+ * stop/restart. `maxValuesPerTag` sets InfluxDB's per-tag value limit (0: none), to provoke partial writes;
+ * `tls` serves HTTPS with that certificate; `auth` turns authentication on (InfluxDB then lets anyone
+ * create the first admin user, and nothing else).
  */
-export async function startOwnInfluxd(options: { maxValuesPerTag?: number } = {}): Promise<OwnService> {
+export async function startOwnInfluxd(
+  options: { maxValuesPerTag?: number; tls?: { certFile: string; keyFile: string }; auth?: boolean } = {},
+): Promise<OwnService> {
   const port = await freePort();
   const rpcPort = await freePort();
   const dir = tempDir('influxd');
@@ -146,7 +150,8 @@ bind-address = "127.0.0.1:${rpcPort}"
 [http]
   bind-address = "127.0.0.1:${port}"
   log-enabled = false
-[monitor]
+  auth-enabled = ${options.auth ? 'true' : 'false'}
+${options.tls ? `  https-enabled = true\n  https-certificate = "${options.tls.certFile}"\n  https-private-key = "${options.tls.keyFile}"\n` : ''}[monitor]
   store-enabled = false
 `,
   );
@@ -158,7 +163,7 @@ bind-address = "127.0.0.1:${rpcPort}"
   let proc = await launchInflux();
   return {
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     get process() {
       return proc;
     },
