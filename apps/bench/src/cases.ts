@@ -318,8 +318,8 @@ export interface InfluxCeilingResult {
   ratio: number;
   /** The sink's CPU seconds over its run's seconds: below 1, it waited for InfluxDB or Redis. */
   sinkBusy: number;
-  /** CPU seconds per 1,000 points, of each process, while InfluxDB took the ceiling run and the sink's. */
-  cpuPerThousandPoints: { ceiling: Record<string, number>; sink: Record<string, number> };
+  /** CPU milliseconds per 1,000 points, of each process, while InfluxDB took the ceiling run and the sink's. */
+  cpuMsPerThousandPoints: { ceiling: Record<string, number>; sink: Record<string, number> };
   /**
    * What the sink's run would reach with every core of the machine busy: the cores over the CPU the sink,
    * Redis and InfluxDB spent together per point. On a machine they share, the sink cannot pass this.
@@ -420,9 +420,9 @@ export async function influxCeilingCase(
       sinkPointsPerSecond: Math.round(sinkRate),
       ratio: Math.round((sinkRate / ceiling) * 100) / 100,
       sinkBusy: Math.round(((sinkCpu['influx-sink'] ?? 0) / sinkSeconds) * 100) / 100,
-      cpuPerThousandPoints: {
-        ceiling: perThousand(before.cpu, before.points),
-        sink: perThousand(sinkCpu, before.points),
+      cpuMsPerThousandPoints: {
+        ceiling: msPerThousandPoints(before.cpu, before.points),
+        sink: msPerThousandPoints(sinkCpu, before.points),
       },
       cpuBoundPointsPerSecond: Math.round(
         (cpus().length * before.points) / Object.values(sinkCpu).reduce((sum, s) => sum + s, 0),
@@ -474,8 +474,8 @@ async function influxCeiling(
   }
 }
 
-function perThousand(cpu: Record<string, number>, points: number): Record<string, number> {
+function msPerThousandPoints(cpu: Record<string, number>, points: number): Record<string, number> {
   return Object.fromEntries(
-    Object.entries(cpu).map(([name, seconds]) => [name, Math.round((seconds / points) * 1e6) / 1000]),
+    Object.entries(cpu).map(([name, seconds]) => [name, Math.round((seconds / points) * 1e6)]),
   );
 }

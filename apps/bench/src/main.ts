@@ -207,15 +207,15 @@ function renderTable(r: typeof report): string {
 
 /** Where the CPU of the InfluxDB case went, and the rate it allows on this machine's cores. */
 function influxCpu(i: InfluxCeilingResult): string {
-  const ms = (x: Record<string, number>) =>
+  const cpuOf = (x: Record<string, number>) =>
     Object.entries(x)
-      .filter(([, s]) => s > 0)
-      .map(([n, s]) => `${n} ${Math.round(s * 1000)} ms`)
+      .filter(([, ms]) => ms > 0)
+      .map(([n, ms]) => `${n} ${ms} ms`)
       .join(', ');
   const share = Math.round((i.cpuBoundPointsPerSecond / i.ceilingPointsPerSecond) * 100);
   return [
-    `InfluxDB case (the median run), CPU per 1,000 points: InfluxDB's own ceiling run ${ms(i.cpuPerThousandPoints.ceiling)};`,
-    `the sink's run ${ms(i.cpuPerThousandPoints.sink)}, the sink busy ${Math.round(i.sinkBusy * 100)}% of its run.`,
+    `InfluxDB case (the median run), CPU per 1,000 points: InfluxDB's own ceiling run ${cpuOf(i.cpuMsPerThousandPoints.ceiling)};`,
+    `the sink's run ${cpuOf(i.cpuMsPerThousandPoints.sink)}, the sink busy ${Math.round(i.sinkBusy * 100)}% of its run.`,
     `With every core busy, that CPU per point allows at most ${i.cpuBoundPointsPerSecond} points/s on this machine,`,
     `${share}% of InfluxDB's ceiling; the sink reached ${Math.round((i.sinkPointsPerSecond / i.cpuBoundPointsPerSecond) * 100)}% of that bound.`,
   ].join('\n');

@@ -2,7 +2,13 @@ import { Point } from '@influxdata/influxdb-client';
 import type { PollResult } from '@qsm/queues';
 import { describe, expect, it } from 'vitest';
 import { toLineProtocol } from './line-protocol.js';
-import { buildSessionLines, type InfluxVersion, sessionIdHasher, uniqueUserList } from './session-lines.js';
+import {
+  buildSessionLines,
+  type InfluxVersion,
+  proxyTags,
+  sessionIdHasher,
+  uniqueUserList,
+} from './session-lines.js';
 import { tagValue } from './tag-value.js';
 
 /**
@@ -10,17 +16,10 @@ import { tagValue } from './tag-value.js';
  * wrote lines from templates: the reference the templates must match byte for byte.
  */
 function linesThroughPoint(result: PollResult, version: InfluxVersion, hashKey?: string): string[] {
-  const tags: Array<[string, string]> = [
-    ['host', result.hostName],
-    ['server_name', result.serverName],
-    ['server_description', result.serverDescription],
-    ...Object.entries(result.serverTags),
-    ['user_session_virtual_proxy', result.virtualProxy],
-    ['user_session_host', result.qpsHost],
-  ];
+  const tags = Object.entries(proxyTags(result));
   const withTags = (measurement: string) => {
     const point = new Point(measurement).timestamp(result.polledAt);
-    for (const [name, value] of tags) point.tag(name, tagValue(value));
+    for (const [name, value] of tags) point.tag(name, value);
     return point;
   };
   const n = result.sessions.length;

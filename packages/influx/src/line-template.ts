@@ -3,11 +3,16 @@ import { installFastEscapers } from './fast-escape.js';
 
 installFastEscapers();
 
-/** One line of a template: the values of its variable tags (in the template's key order), fields, time. */
-export type LineWriter = (variableTags: readonly string[], fields: string, time: string) => string;
+/** One line of a template: its measurement, the values of its variable tags (in the template's key order), fields, time. */
+export type LineWriter = (
+  measurement: string,
+  variableTags: readonly string[],
+  fields: string,
+  time: string,
+) => string;
 
 /**
- * Line protocol for many points of one measurement that share most of their tags, as the client
+ * Line protocol for many points that share most of their tags, as the client
  * library's Point writes it (tags sorted by key, empty values left out, keys and values escaped by the
  * library's own escapers), but with the shared tags sorted and escaped once instead of once per point.
  * A session's detail points share every tag but three; building each through Point cost the InfluxDB
@@ -15,7 +20,6 @@ export type LineWriter = (variableTags: readonly string[], fields: string, time:
  * `Point.tag()` does. `fields` is the field set, already formatted with its keys in sorted order.
  */
 export function lineTemplate(
-  measurement: string,
   fixedTags: Readonly<Record<string, string>>,
   variableTagKeys: readonly string[] = [],
 ): LineWriter {
@@ -24,7 +28,7 @@ export function lineTemplate(
   // constants[i] comes before slot i; the last constant ends the tag set.
   const constants: string[] = [];
   const slots: Array<{ index: number; prefix: string }> = [];
-  let constant = escapers.measurement(measurement);
+  let constant = '';
   for (const key of keys) {
     const index = slotOf.get(key);
     if (index !== undefined) {
@@ -38,8 +42,8 @@ export function lineTemplate(
   }
   constants.push(constant);
 
-  return (variableTags, fields, time) => {
-    let line = constants[0]!;
+  return (measurement, variableTags, fields, time) => {
+    let line = escapers.measurement(measurement) + constants[0]!;
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i]!;
       const value = variableTags[slot.index];

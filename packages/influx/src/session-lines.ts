@@ -43,19 +43,18 @@ export function buildSessionLineGroups(
   const time = String(result.polledAt);
   const count = `session_count=${sessions.length}${options.version === 2 ? 'u' : 'i'}`;
   const users = `session_user_id_list=${quotedField(uniqueUserList(sessions))}`;
-  const summary = lineTemplate('user_session_summary', tags)([], `${count},${users}`, time);
+  const aggregate = lineTemplate(tags);
+  const summary = aggregate('user_session_summary', [], `${count},${users}`, time);
   // Butler SOS's v1 writer puts only the user list in user_session_list; v2 and v3 also the count.
-  const list = lineTemplate('user_session_list', tags)(
-    [],
-    options.version === 1 ? users : `${count},${users}`,
-    time,
-  );
+  const list = aggregate('user_session_list', [], options.version === 1 ? users : `${count},${users}`, time);
 
-  const detail = lineTemplate('user_session_details', tags, DETAIL_TAGS);
+  // Its own template: a session tag replaces a server tag of the same name in details only.
+  const detail = lineTemplate(tags, DETAIL_TAGS);
   const hash = options.sessionIdHashKey ? sessionIdHasher(options.sessionIdHashKey) : undefined;
   const details = sessions.map((session) => {
     const sessionId = hash ? hash(session.SessionId) : session.SessionId;
     return detail(
+      'user_session_details',
       [tagValue(sessionId), tagValue(session.UserDirectory), tagValue(session.UserId)],
       `session_id=${quotedField(sessionId)},user_directory=${quotedField(session.UserDirectory)},user_id=${quotedField(session.UserId)}`,
       time,
@@ -65,7 +64,7 @@ export function buildSessionLineGroups(
 }
 
 /** The tags every point of one proxy carries; a later entry wins over an earlier one of the same name. */
-function proxyTags(result: PollResult): Record<string, string> {
+export function proxyTags(result: PollResult): Record<string, string> {
   const tags: Record<string, string> = {};
   const entries: Array<[string, string]> = [
     ['host', result.hostName],
