@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import { gzipSync } from 'node:zlib';
 import type { ProxyPopulation } from './population.js';
 import type { Fault } from './sim-config.js';
 
@@ -142,7 +143,19 @@ function respond(proxy: SimulatedProxy, fault: Fault | undefined, req: IncomingM
     case 'reset':
       return void req.socket.destroy();
     case 'oversize':
-      return oversize(res, fault.bytes);
+      return oversize(res, fault.bytes ?? 64 * 1024 * 1024);
+    case 'bom':
+      return send(res, 200, json, `\uFEFF${proxy.population.body()}`);
+    case 'gzip': {
+      const body = fault.bytes === undefined ? proxy.population.body() : fillerList(fault.bytes);
+      const compressed = gzipSync(body);
+      res.writeHead(200, {
+        'Content-Type': json,
+        'Content-Encoding': 'gzip',
+        'Content-Length': compressed.length,
+      });
+      return void res.end(compressed);
+    }
   }
 }
 
@@ -174,15 +187,24 @@ function trickle(res: ServerResponse, body: string, intervalMs: number) {
   res.on('close', () => clearInterval(timer));
 }
 
+const FILLER_SESSION = JSON.stringify({
+  UserDirectory: 'LAB',
+  UserId: 'filler',
+  Attributes: [],
+  SessionId: '0'.repeat(36),
+});
+
+const fillerCount = (bytes: number) => Math.max(1, Math.floor(bytes / (FILLER_SESSION.length + 1)));
+
+/** A session array of about `bytes` bytes, in memory (compressed, it is a few kB). */
+function fillerList(bytes: number): string {
+  return `[${Array.from({ length: fillerCount(bytes) }, () => FILLER_SESSION).join(',')}]`;
+}
+
 /** A syntactically valid session array of about `bytes` bytes, streamed without holding it in memory. */
 function oversize(res: ServerResponse, bytes: number) {
-  const item = JSON.stringify({
-    UserDirectory: 'LAB',
-    UserId: 'filler',
-    Attributes: [],
-    SessionId: '0'.repeat(36),
-  });
-  const count = Math.max(1, Math.floor(bytes / (item.length + 1)));
+  const item = FILLER_SESSION;
+  const count = fillerCount(bytes);
   res.writeHead(200, { 'Content-Type': 'application/json' });
   let written = 0;
   res.write('[');

@@ -7,18 +7,30 @@ export const faultSchema = z.object({
    * ok: the session list. status: answer `status` (500 by default). html: a Qlik login page with 200.
    * object: a JSON object with 200. truncated: half the JSON. slow: wait `delayMs`, then answer.
    * trickle: send the body a few bytes every `delayMs`. redirect: 302 to the hub login. reset: close the
-   * connection. oversize: a JSON array of `bytes` bytes.
+   * connection. oversize: a JSON array of `bytes` bytes. bom: the session list after a UTF-8 byte order
+   * mark, as .NET writes it. gzip: the session list gzip-compressed whatever the request accepts (or, with
+   * `bytes` set, a compressed JSON array that inflates to `bytes` bytes).
    */
   mode: z
-    .enum(['ok', 'status', 'html', 'object', 'truncated', 'slow', 'trickle', 'redirect', 'reset', 'oversize'])
+    .enum([
+      'ok',
+      'status',
+      'html',
+      'object',
+      'truncated',
+      'slow',
+      'trickle',
+      'redirect',
+      'reset',
+      'oversize',
+      'bom',
+      'gzip',
+    ])
     .default('ok'),
   status: z.number().int().min(100).max(599).default(500),
   delayMs: z.number().int().min(0).default(10_000),
-  bytes: z
-    .number()
-    .int()
-    .min(0)
-    .default(64 * 1024 * 1024),
+  /** oversize: the body's size (64 MiB by default); gzip: the inflated size of a filler list, if set. */
+  bytes: z.number().int().min(0).optional(),
   /** Share of requests the fault applies to (the others are answered normally). */
   rate: z.number().min(0).max(1).default(1),
 });

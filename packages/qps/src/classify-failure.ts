@@ -1,4 +1,5 @@
 import { QpsError, type QpsErrorCategory, type QpsErrorDetails } from './qps-error.js';
+import { ResponseTooLargeError, UndecodableBodyError } from './response-body.js';
 
 interface NodeLikeError extends Error {
   code?: string;
@@ -55,7 +56,7 @@ export function classifyTransportFailure(
   if (code && TLS_CODE.test(code)) {
     return fail('certificate_error', `TLS failed (${code}): ${e.message}. ${tlsHint(code)}`);
   }
-  if (e.name === 'ResponseTooLargeError') {
+  if (error instanceof ResponseTooLargeError) {
     return new QpsError(
       'invalid_response',
       `response larger than the limit (QPS_MAX_RESPONSE_BYTES): ${e.message}`,
@@ -64,6 +65,12 @@ export function classifyTransportFailure(
         retryable: false,
       },
     );
+  }
+  if (error instanceof UndecodableBodyError) {
+    return new QpsError('invalid_response', `QPS answered, but ${error.message}`, {
+      ...details,
+      retryable: error.retryable,
+    });
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(e.message)) {
     if (e.request?.reusedSocket) {

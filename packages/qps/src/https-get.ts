@@ -1,15 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { type Agent, request } from 'node:https';
+import { decodeBody, ResponseTooLargeError } from './response-body.js';
 
 export interface HttpsAnswer {
   status: number;
   headers: IncomingHttpHeaders;
   body: string;
-}
-
-/** The body went past the size limit; the connection was closed. */
-export class ResponseTooLargeError extends Error {
-  override readonly name = 'ResponseTooLargeError';
 }
 
 /** The whole-request deadline passed. */
@@ -19,9 +15,10 @@ export class DeadlineError extends Error {
 
 /**
  * One GET over a kept-alive agent, with a deadline for the whole exchange (a body that trickles in
- * does not reset it), a body size limit, no redirects followed, and a caller's abort signal. Node's
- * https directly: this is the poller's hot path, and an HTTP client library's per-request machinery
- * (config merging, interceptors, signal composition) cost more CPU than the request itself.
+ * does not reset it), a body size limit (also once decompressed), no redirects followed, and a caller's
+ * abort signal. Node's https directly: this is the poller's hot path, and an HTTP client library's
+ * per-request machinery (config merging, interceptors, signal composition) cost more CPU than the
+ * request itself.
  * Errors keep Node's codes and say whether the socket was a reused one (`request.reusedSocket`).
  */
 export function httpsGet(
@@ -67,14 +64,13 @@ export function httpsGet(
       });
       res.on('end', () => {
         if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        });
+        decodeBody(Buffer.concat(chunks), res.headers['content-encoding'], options.maxBytes).then((body) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+        }, fail);
       });
       res.on('error', fail);
       res.on('aborted', () => fail(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));

@@ -15,6 +15,14 @@ describe('parseSessions', () => {
     ]);
   });
 
+  it('skips the UTF-8 byte order mark that .NET servers put before the JSON', () => {
+    const body = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from('[{"UserDirectory":"LAB","UserId":"anna","SessionId":"s1"}]'),
+    ]).toString('utf8');
+    expect(parseSessions(body)).toEqual([{ UserDirectory: 'LAB', UserId: 'anna', SessionId: 's1' }]);
+  });
+
   it("reads Qlik's camelCase rendering as the PascalCase names", () => {
     const body = JSON.stringify([
       { userDirectory: 'LAB', userId: 'goran', sessionId: 's2', userName: 'Göran' },

@@ -30,7 +30,9 @@ export class InvalidSessionListError extends Error {
  * The body of `GET /qps/<vp>/session` must be a JSON array of sessions. Anything else (a login page,
  * an object, a truncated body) is an error, never a list of zero sessions.
  */
-export function parseSessions(body: string): QpsSession[] {
+export function parseSessions(text: string): QpsSession[] {
+  // .NET writes UTF-8 with a byte order mark unless told not to; JSON.parse does not skip it.
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const start = body.trimStart();
   if (start.startsWith('<')) {
     throw new InvalidSessionListError(

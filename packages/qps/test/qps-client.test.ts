@@ -249,6 +249,30 @@ describe('QPS answers that are not a session list', () => {
     expect(error.message).toMatch(/larger than the limit/);
   });
 
+  it('reads a session list sent after a UTF-8 byte order mark', async () => {
+    await sim.setGlobalFault({ mode: 'bom' });
+    const list = await client().fetchSessions(server(), '/');
+    expect(list.sessions).toHaveLength(5);
+  });
+
+  it('reads a gzip-compressed session list that it did not ask for', async () => {
+    await sim.setGlobalFault({ mode: 'gzip' });
+    const list = await client().fetchSessions(server(), '/');
+    expect(list.sessions).toHaveLength(5);
+    expect(list.sessions[0]).toMatchObject({
+      UserDirectory: expect.any(String),
+      SessionId: expect.any(String),
+    });
+  });
+
+  it('refuses a compressed body that inflates past the size limit', async () => {
+    await sim.setGlobalFault({ mode: 'gzip', bytes: 4 * 1024 * 1024 });
+    const error = await failure(client({ maxResponseBytes: 256 * 1024 }).fetchSessions(server(), '/'));
+    expect(error.category).toBe('invalid_response');
+    expect(error.message).toMatch(/larger than the limit.*gzip-decoded/);
+    expect(error.retryable).toBe(false);
+  });
+
   it('refuses to follow a redirect and points at the port', async () => {
     await sim.setGlobalFault({ mode: 'redirect' });
     const error = await failure(client().fetchSessions(server(), '/'));

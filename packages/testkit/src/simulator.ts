@@ -20,7 +20,9 @@ export interface SimFault {
     | 'trickle'
     | 'redirect'
     | 'reset'
-    | 'oversize';
+    | 'oversize'
+    | 'bom'
+    | 'gzip';
   status?: number;
   delayMs?: number;
   bytes?: number;

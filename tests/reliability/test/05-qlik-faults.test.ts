@@ -36,13 +36,20 @@ const FAULTS = {
   '/truncated': { fault: { mode: 'truncated' }, category: 'invalid_response' },
   '/oversize': { fault: { mode: 'oversize', bytes: 48 * 1024 * 1024 }, category: 'invalid_response' },
   '/trickle': { fault: { mode: 'trickle', delayMs: 100 }, category: 'timeout' },
+  '/gzipbomb': { fault: { mode: 'gzip', bytes: 24 * 1024 * 1024 }, category: 'invalid_response' },
+} as const;
+
+/** Answers that Butler SOS's HTTP client reads, and so must we. */
+const ODD_BUT_VALID = {
+  '/bom': { mode: 'bom' },
+  '/gzip': { mode: 'gzip' },
 } as const;
 
 describe('faults on the Qlik side', () => {
   scenario('5', 'QPS answers nonsense, slowly, too much, or over a bad TLS certificate', async (r) => {
     const certs: CertificateSet = await testCertificates('rel-qlik');
     const foreign: CertificateSet = await testCertificates('rel-qlik-foreign');
-    const prefixes = ['/ok', '/big', ...Object.keys(FAULTS)];
+    const prefixes = ['/ok', '/big', ...Object.keys(FAULTS), ...Object.keys(ODD_BUT_VALID)];
     const sim = await startSimulator(certs, [
       '--servers',
       '1',
@@ -54,6 +61,7 @@ describe('faults on the Qlik side', () => {
       '0',
     ]);
     for (const [vp, { fault }] of Object.entries(FAULTS)) await sim.setFault('sense1', vp, fault);
+    for (const [vp, fault] of Object.entries(ODD_BUT_VALID)) await sim.setFault('sense1', vp, fault);
     const big: SimSessionInput[] = Array.from({ length: 20_000 }, (_, i) => ({
       UserDirectory: i % 2 ? 'LAB' : 'CORP',
       UserId: `user${i % 5000}`,
@@ -80,7 +88,7 @@ describe('faults on the Qlik side', () => {
     });
     await startApp('scheduler', { configFile, prefix });
     r.did(
-      'polled 9 proxies with faults (slow, 500, HTML, JSON object, truncated, 48 MB body, trickle), one with 20,000 sessions, and a QPS with a foreign server certificate, every 2 s for 14 s',
+      'polled 10 proxies with faults (slow, 500, HTML, JSON object, truncated, 48 MB body, trickle, gzip body inflating to 24 MB), one with 20,000 sessions, two with a byte order mark or an unasked-for gzip body, and a QPS with a foreign server certificate, every 2 s for 14 s',
     );
     await sleep(14_000);
 
@@ -138,6 +146,18 @@ describe('faults on the Qlik side', () => {
       return counted.some((c) => Number(c.count) === 20_000);
     }, 'one full 20,000-session result in user_session_details');
     r.count('/big: detail points of one poll', 20_000);
+
+    for (const vp of Object.keys(ODD_BUT_VALID)) {
+      const summary = rows(
+        await influxQuery(
+          db,
+          `SELECT LAST(session_count) AS n FROM user_session_summary WHERE user_session_virtual_proxy = '${vp}'`,
+        ),
+      )[0];
+      r.count(`${vp}: session_count of the last result`, Number(summary?.n));
+      expect(Number(summary?.n), vp).toBe(5);
+      expect(categoriesOf('sense1', vp).size, vp).toBe(0);
+    }
 
     const ok = await sim.proxyState('sense1', '/ok');
     const gaps = ok.times.slice(1).map((t, i) => t - ok.times[i]!);
