@@ -62,15 +62,20 @@ export function httpsGet(
         }
         chunks.push(chunk);
       });
+      const finish = (body: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      };
       res.on('end', () => {
         if (settled) return;
-        decodeBody(Buffer.concat(chunks), res.headers['content-encoding'], options.maxBytes).then((body) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          options.signal?.removeEventListener('abort', onAbort);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-        }, fail);
+        const raw = Buffer.concat(chunks);
+        const encoding = res.headers['content-encoding'];
+        // The usual answer is not encoded: no detour through a promise on the hot path.
+        if (encoding === undefined) finish(raw.toString('utf8'));
+        else decodeBody(raw, encoding, options.maxBytes).then(finish, fail);
       });
       res.on('error', fail);
       res.on('aborted', () => fail(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
