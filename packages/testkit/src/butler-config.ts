@@ -20,7 +20,7 @@ export interface TestConfigOptions {
   serverTagsDefinition?: string[];
   influx?:
     | false
-    | { db: string; version?: 1; port?: number }
+    | { db: string; version?: 1; host?: string; port?: number }
     | { version: 2 | 3; host: string; port: number; bucket: string; org?: string; token?: string };
   mqtt?: false | { baseTopic: string; port?: number };
   errorTracking?: boolean;
@@ -75,7 +75,7 @@ export function butlerConfig(options: TestConfigOptions): Record<string, unknown
         : 'db' in influx
           ? {
               enable: true,
-              host: '127.0.0.1',
+              host: influx.host ?? '127.0.0.1',
               port:
                 influx.port ??
                 Number(new URL(process.env.INFLUX_URL ?? 'http://127.0.0.1:8086').port || 8086),
