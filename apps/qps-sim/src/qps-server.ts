@@ -203,14 +203,13 @@ function fillerList(bytes: number): string {
 
 /** A syntactically valid session array of about `bytes` bytes, streamed without holding it in memory. */
 function oversize(res: ServerResponse, bytes: number) {
-  const item = FILLER_SESSION;
   const count = fillerCount(bytes);
   res.writeHead(200, { 'Content-Type': 'application/json' });
   let written = 0;
   res.write('[');
   const pump = () => {
     while (written < count) {
-      const chunk = Array.from({ length: Math.min(1000, count - written) }, () => item).join(',');
+      const chunk = Array.from({ length: Math.min(1000, count - written) }, () => FILLER_SESSION).join(',');
       const more = res.write((written > 0 ? ',' : '') + chunk);
       written += Math.min(1000, count - written);
       if (!more) return void res.once('drain', pump);

@@ -25,7 +25,6 @@ type Decoder = (body: Buffer, options: { maxOutputLength: number }) => Promise<B
 const gunzipAsync: Decoder = promisify(gunzip);
 const inflateAsync: Decoder = promisify(inflate);
 const inflateRawAsync: Decoder = promisify(inflateRaw);
-const brotliAsync: Decoder = promisify(brotliDecompress);
 
 const DECODERS: Record<string, Decoder> = {
   gzip: gunzipAsync,
@@ -33,7 +32,7 @@ const DECODERS: Record<string, Decoder> = {
   // "deflate" is meant to be zlib-wrapped, but some servers send raw deflate: the header byte tells.
   deflate: (body, options) =>
     ((body[0] ?? 0) & 0x0f) === 0x08 ? inflateAsync(body, options) : inflateRawAsync(body, options),
-  br: brotliAsync,
+  br: promisify(brotliDecompress),
 };
 
 /**
