@@ -147,8 +147,8 @@ function respond(proxy: SimulatedProxy, fault: Fault | undefined, req: IncomingM
     case 'bom':
       return send(res, 200, json, `\uFEFF${proxy.population.body()}`);
     case 'gzip': {
-      const body = fault.bytes === undefined ? proxy.population.body() : fillerList(fault.bytes);
-      const compressed = gzipSync(body);
+      const compressed =
+        fault.bytes === undefined ? gzipSync(proxy.population.body()) : compressedFiller(fault.bytes);
       res.writeHead(200, {
         'Content-Type': json,
         'Content-Encoding': 'gzip',
@@ -196,9 +196,20 @@ const FILLER_SESSION = JSON.stringify({
 
 const fillerCount = (bytes: number) => Math.max(1, Math.floor(bytes / (FILLER_SESSION.length + 1)));
 
-/** A session array of about `bytes` bytes, in memory (compressed, it is a few kB). */
-function fillerList(bytes: number): string {
-  return `[${Array.from({ length: fillerCount(bytes) }, () => FILLER_SESSION).join(',')}]`;
+const compressedFillers = new Map<number, Buffer>();
+
+/**
+ * A gzip-compressed session array that inflates to about `bytes` bytes (a few kB for megabytes), made
+ * once per size: compressing it takes the simulator's event loop away from the other proxies.
+ */
+function compressedFiller(bytes: number): Buffer {
+  let compressed = compressedFillers.get(bytes);
+  if (!compressed) {
+    const list = `[${Array.from({ length: fillerCount(bytes) }, () => FILLER_SESSION).join(',')}]`;
+    compressed = gzipSync(list);
+    compressedFillers.set(bytes, compressed);
+  }
+  return compressed;
 }
 
 /** A syntactically valid session array of about `bytes` bytes, streamed without holding it in memory. */
