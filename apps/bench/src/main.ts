@@ -18,11 +18,18 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     'no-baseline': { type: 'boolean', default: false },
     'no-docs': { type: 'boolean', default: false },
+    // The pollers' POLLER_CONCURRENCY and QPS_MAX_SOCKETS_PER_SERVER in every case, to compare settings.
+    'poller-concurrency': { type: 'string', default: '200' },
+    'sockets-per-server': { type: 'string', default: '32' },
   },
 });
 const cases = new Set(values.cases.split(','));
 const quick = values.quick;
 const proxies = quick ? 200 : Number(values.proxies);
+const pollerSettings = {
+  pollerConcurrency: Number(values['poller-concurrency']),
+  socketsPerServer: Number(values['sockets-per-server']),
+};
 const results: Record<string, unknown> = {};
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -42,8 +49,7 @@ if (cases.has('cycle')) {
       latencyMs: 50,
       intervalMs: 10_000,
       pollers: 1,
-      pollerConcurrency: 200,
-      socketsPerServer: 32,
+      ...pollerSettings,
     },
     quick ? 3 : 4,
     !values['no-baseline'],
@@ -62,8 +68,7 @@ if (cases.has('throughput')) {
       latencyMs: 0,
       intervalMs: 2000,
       pollers: 2,
-      pollerConcurrency: 200,
-      socketsPerServer: 32,
+      ...pollerSettings,
     },
     quick ? 6 : 10,
     quick ? 10 : 20,
@@ -81,8 +86,7 @@ if (cases.has('latency')) {
       latencyMs: 0,
       intervalMs: 2000,
       pollers: 2,
-      pollerConcurrency: 200,
-      socketsPerServer: 32,
+      ...pollerSettings,
       spreadMs: 2000,
     },
     quick ? 6 : 10,

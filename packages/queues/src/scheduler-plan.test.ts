@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { schedulerIdFor } from './job-ids.js';
-import { desiredSchedulers, planSchedulers } from './scheduler-plan.js';
+import { desiredSchedulers, interleaveServers, planSchedulers } from './scheduler-plan.js';
 
 const targets = [
   { serverName: 'sense1', virtualProxy: '/' },
@@ -13,8 +13,8 @@ const existingFrom = (list: ReturnType<typeof desiredSchedulers>) =>
 describe('reconciling job schedulers with the config', () => {
   it('adds a scheduler for every (server, virtual proxy) when Redis has none', () => {
     const plan = planSchedulers(desiredSchedulers(targets, 30000), []);
-    expect(plan.add.map((s) => s.id)).toEqual(targets.map(schedulerIdFor));
-    expect(plan.add[1]).toEqual({
+    expect(plan.add.map((s) => s.id).sort()).toEqual(targets.map(schedulerIdFor).sort());
+    expect(plan.add.find((s) => s.id === 'poll|sense1|%2Fhdr')).toEqual({
       id: 'poll|sense1|%2Fhdr',
       every: 30000,
       offset: 1,
@@ -74,5 +74,34 @@ describe('reconciling job schedulers with the config', () => {
     const id = schedulerIdFor({ serverName: 'a|b:c', virtualProxy: '/x:y' });
     expect(id).not.toContain(':');
     expect(id.split('|')).toHaveLength(3);
+  });
+});
+
+describe('the order in which schedulers are added', () => {
+  it('takes the servers in turn, so that polls due together keep every server busy', () => {
+    const config = [
+      ...['/', '/a', '/b', '/c'].map((virtualProxy) => ({ serverName: 'big', virtualProxy })),
+      { serverName: 'small', virtualProxy: '/' },
+      ...['/', '/x'].map((virtualProxy) => ({ serverName: 'mid', virtualProxy })),
+    ];
+    expect(interleaveServers(config).map((t) => `${t.serverName}${t.virtualProxy}`)).toEqual([
+      'big/',
+      'small/',
+      'mid/',
+      'big/a',
+      'mid/x',
+      'big/b',
+      'big/c',
+    ]);
+    expect(desiredSchedulers(config, 30000).map((s) => s.id)).toEqual(
+      interleaveServers(config).map(schedulerIdFor),
+    );
+  });
+
+  it('keeps every target exactly once', () => {
+    expect(interleaveServers([])).toEqual([]);
+    const many = Array.from({ length: 50 }, (_, i) => ({ serverName: `s${i % 7}`, virtualProxy: `/vp${i}` }));
+    expect(new Set(interleaveServers(many))).toEqual(new Set(many));
+    expect(interleaveServers(many)).toHaveLength(50);
   });
 });

@@ -35,6 +35,7 @@ export interface SchedulerPlan {
 /**
  * One scheduler per polled (server, virtual proxy), every `pollingInterval` ms. With `spreadMs`, each
  * target's polls happen at its own stable offset within the first `spreadMs` of the interval.
+ * Schedulers come in the order of `interleaveServers`.
  */
 export function desiredSchedulers(
   targets: PollTargetRef[],
@@ -42,7 +43,7 @@ export function desiredSchedulers(
   spreadMs = 0,
 ): DesiredScheduler[] {
   const spread = Math.min(spreadMs, pollingInterval - SCHEDULE_OFFSET_MS);
-  return targets.map((target) => ({
+  return interleaveServers(targets).map((target) => ({
     id: schedulerIdFor(target),
     every: pollingInterval,
     offset:
@@ -54,6 +55,30 @@ export function desiredSchedulers(
       intervalMs: pollingInterval,
     },
   }));
+}
+
+/**
+ * Targets taken one server at a time, round robin: the first of every server, then the second, ...
+ * Polls due at the same moment reach the pollers in the order their schedulers were added (BullMQ keeps
+ * that order within a millisecond, and every next poll is added when its current one is taken), and a
+ * poller works on the first POLLER_CONCURRENCY of them. In config order those would all be on one or two
+ * servers, whose sockets (QPS_MAX_SOCKETS_PER_SERVER) then limit the whole cycle while the other
+ * servers' sockets wait; interleaved, every server's sockets are busy from the start.
+ */
+export function interleaveServers<T extends { serverName: string }>(targets: T[]): T[] {
+  const byServer = new Map<string, T[]>();
+  for (const target of targets) {
+    const list = byServer.get(target.serverName);
+    if (list) list.push(target);
+    else byServer.set(target.serverName, [target]);
+  }
+  const lists = [...byServer.values()];
+  const longest = Math.max(0, ...lists.map((list) => list.length));
+  const order: T[] = [];
+  for (let i = 0; i < longest; i++) {
+    for (const list of lists) if (i < list.length) order.push(list[i]!);
+  }
+  return order;
 }
 
 /**

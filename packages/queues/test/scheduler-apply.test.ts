@@ -56,6 +56,20 @@ describe('applying a scheduler plan to BullMQ', () => {
     expect(new Set(scheduled.map((p) => p.due)).size).toBe(1);
   });
 
+  it('queues the polls of one moment a server at a time, as they will be handed to the pollers', async () => {
+    const interval = 60_000;
+    await reconcile('order', interval);
+    const queue = openQueue<PollJobData>({ connection, prefix: `${prefix}:order` }, QUEUE.poll);
+    // Ascending score: the order in which BullMQ promotes delayed jobs that are due at the same time.
+    const delayed = await queue.getJobs(['delayed'], 0, -1, true);
+    await queue.close();
+    expect(delayed.map((job) => `${job.data.serverName}${job.data.virtualProxy}`)).toEqual([
+      'sense1/',
+      'sense2/',
+      'sense1/hdr',
+    ]);
+  });
+
   it('polls a new proxy at once when its first aligned run is more than half an interval away', async () => {
     const interval = 60_000;
     const slotStart = Math.floor(Date.now() / interval) * interval;
