@@ -157,6 +157,8 @@ export interface CycleResult {
   latencyMs: number;
   sessions: number;
   intervalMs: number;
+  pollerConcurrency: number;
+  socketsPerServer: number;
   cycles: number[];
   steadyCycleSeconds: number;
   pollerPeakRssMb: number;
@@ -198,6 +200,8 @@ export async function cycleCase(
       latencyMs: shape.latencyMs,
       sessions: shape.sessions,
       intervalMs: shape.intervalMs,
+      pollerConcurrency: shape.pollerConcurrency,
+      socketsPerServer: shape.socketsPerServer,
       cycles,
       steadyCycleSeconds: steady.length ? Math.max(...steady) : Number.NaN,
       pollerPeakRssMb: Math.round(after['poller-1']?.peakRssMb ?? Number.NaN),

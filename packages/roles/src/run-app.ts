@@ -19,6 +19,7 @@ import {
   redactUrl,
 } from '@qsm/queues';
 import {
+  applyHeapGrowingPercent,
   applyProcessNice,
   createMetricsRegistry,
   exitProcess,
@@ -45,6 +46,8 @@ interface AppBasics<S extends z.ZodType> {
    * sample time, while a delivery that waits a few hundred ms loses nothing.
    */
   defaultNice?: number;
+  /** V8's old-generation growth unless HEAP_GROWING_PERCENT says otherwise (0 or unset: V8's own). */
+  defaultHeapGrowingPercent?: number;
 }
 
 export type AppDefinition<S extends z.ZodType> = AppBasics<S> &
@@ -76,6 +79,7 @@ export interface RunningApp {
  */
 export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>): Promise<RunningApp> {
   const env = readAppEnvironment(definition.env);
+  applyHeapGrowingPercent(env.HEAP_GROWING_PERCENT ?? definition.defaultHeapGrowingPercent ?? 0);
   const logger = createLogger({ role: definition.role, level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   logProcessFaults(logger);
   const priority = applyProcessNice(env.PROCESS_NICE ?? definition.defaultNice ?? 0);

@@ -1,4 +1,5 @@
 export { exitProcess } from './exit-process.js';
+export { applyHeapGrowingPercent } from './heap-growth.js';
 export { metricValue } from './metric-value.js';
 export { createMetricsRegistry } from './metrics-registry.js';
 export { type OpsServer, type OpsServerSettings, type Readiness, startOpsServer } from './ops-server.js';
