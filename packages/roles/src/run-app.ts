@@ -79,7 +79,8 @@ export interface RunningApp {
  */
 export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>): Promise<RunningApp> {
   const env = readAppEnvironment(definition.env);
-  applyHeapGrowingPercent(env.HEAP_GROWING_PERCENT ?? definition.defaultHeapGrowingPercent ?? 0);
+  const heapGrowingPercent = env.HEAP_GROWING_PERCENT ?? definition.defaultHeapGrowingPercent ?? 0;
+  applyHeapGrowingPercent(heapGrowingPercent);
   const logger = createLogger({ role: definition.role, level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   logProcessFaults(logger);
   const priority = applyProcessNice(env.PROCESS_NICE ?? definition.defaultNice ?? 0);
@@ -190,6 +191,7 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
       config: configFile,
       queuePrefix: env.QUEUE_PREFIX,
       roles: roles.map((r) => r.name),
+      heapGrowingPercent: heapGrowingPercent || "V8's own",
     },
     `${definition.role} started`,
   );

@@ -33,9 +33,12 @@ async function peakOldGenerationMb(percent: number): Promise<number> {
 }
 
 describe('bounding the heap between full collections', () => {
-  it('keeps the old generation near its live objects, where V8 alone lets it grow to several times that', async () => {
-    const [ownChoice, bounded] = await Promise.all([peakOldGenerationMb(0), peakOldGenerationMb(50)]);
+  // Against a fixed 4x (V8's largest own choice), not against V8's own choice: that depends on how fast
+  // the machine is at the moment, and on a busy one V8 may choose a small factor itself.
+  it('collects once the old generation has grown by the given percentage, not at several times the live heap', async () => {
+    const generous = await peakOldGenerationMb(300);
+    const bounded = await peakOldGenerationMb(50);
     expect(bounded).toBeGreaterThan(0);
-    expect(bounded).toBeLessThan(ownChoice * 0.7);
+    expect(bounded).toBeLessThan(generous * 0.75);
   }, 30_000);
 });

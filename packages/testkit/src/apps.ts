@@ -11,6 +11,9 @@ export interface RunningApp extends RunningProcess {
   ready(): Promise<{ status: number; body: Record<string, string> }>;
 }
 
+/** Node flags an app is started with, as the README and infra/docker-compose.yml start it. */
+const NODE_FLAGS: Partial<Record<AppName, string[]>> = { poller: ['--max-semi-space-size=16'] };
+
 /**
  * Starts `node apps/<app>/dist/main.js` with the config file and queue prefix of a test, as an
  * operator would, and waits for its "started" line.
@@ -20,7 +23,10 @@ export async function startApp(
   options: { configFile: string; prefix: string; env?: NodeJS.ProcessEnv; name?: string },
 ): Promise<RunningApp> {
   // QSM_APP_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles every app a test or the bench starts.
-  const nodeArgs = process.env.QSM_APP_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const nodeArgs = [
+    ...(NODE_FLAGS[app] ?? []),
+    ...(process.env.QSM_APP_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+  ];
   const proc = startProcess(options.name ?? app, process.execPath, [...nodeArgs, appMain(app)], {
     env: {
       CONFIG_FILE: options.configFile,

@@ -5,6 +5,7 @@ import {
   dropInfluxDatabase,
   influxQuery,
   processStats,
+  type RunningApp,
   rows,
   type Simulator,
   startApp,
@@ -111,6 +112,19 @@ describe('starting', () => {
     expect(niceOf(poller.child.pid)).toBe(0);
     expect(niceOf(reniced.child.pid)).toBe(12);
     for (const app of [sink, poller, reniced]) await app.stop();
+  });
+
+  it("bounds the poller's heap growth, leaves the other apps to V8, unless HEAP_GROWING_PERCENT says otherwise", async () => {
+    const { prefix, configFile } = setup('heap');
+    const growthOf = async (app: RunningApp) =>
+      JSON.parse(await app.waitForLine((line) => line.includes(' started'))).heapGrowingPercent;
+    const poller = await startApp('poller', { configFile, prefix });
+    const sink = await startApp('influx-sink', { configFile, prefix });
+    const tuned = await startApp('poller', { configFile, prefix, env: { HEAP_GROWING_PERCENT: '0' } });
+    expect(await growthOf(poller)).toBe(50);
+    expect(await growthOf(sink)).toBe("V8's own");
+    expect(await growthOf(tuned)).toBe("V8's own");
+    for (const app of [poller, sink, tuned]) await app.stop();
   });
 });
 
