@@ -196,6 +196,9 @@ const FILLER_SESSION = JSON.stringify({
 
 const fillerCount = (bytes: number) => Math.max(1, Math.floor(bytes / (FILLER_SESSION.length + 1)));
 
+/** `count` filler sessions, comma-separated (a part of a JSON array). */
+const fillerItems = (count: number) => Array(count).fill(FILLER_SESSION).join(',');
+
 const compressedFillers = new Map<number, Buffer>();
 
 /**
@@ -205,7 +208,7 @@ const compressedFillers = new Map<number, Buffer>();
 function compressedFiller(bytes: number): Buffer {
   let compressed = compressedFillers.get(bytes);
   if (!compressed) {
-    const list = `[${Array.from({ length: fillerCount(bytes) }, () => FILLER_SESSION).join(',')}]`;
+    const list = `[${fillerItems(fillerCount(bytes))}]`;
     compressed = gzipSync(list);
     compressedFillers.set(bytes, compressed);
   }
@@ -220,9 +223,9 @@ function oversize(res: ServerResponse, bytes: number) {
   res.write('[');
   const pump = () => {
     while (written < count) {
-      const chunk = Array.from({ length: Math.min(1000, count - written) }, () => FILLER_SESSION).join(',');
-      const more = res.write((written > 0 ? ',' : '') + chunk);
-      written += Math.min(1000, count - written);
+      const items = Math.min(1000, count - written);
+      const more = res.write((written > 0 ? ',' : '') + fillerItems(items));
+      written += items;
       if (!more) return void res.once('drain', pump);
     }
     res.end(']');
