@@ -5,5 +5,6 @@ export * from './job-options.js';
 export * from './payloads.js';
 export * from './queue-names.js';
 export * from './redis-connection.js';
+export * from './redis-eviction.js';
 export * from './redis-scripts.js';
 export * from './scheduler-plan.js';

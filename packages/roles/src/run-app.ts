@@ -14,8 +14,10 @@ import { createLogger, type Logger } from '@qsm/logging';
 import {
   type ConnectionRole,
   createRedisConnection,
+  evictionWarning,
   onRedisStateChange,
   type QueueContext,
+  readMemoryPolicy,
   redactUrl,
 } from '@qsm/queues';
 import {
@@ -112,8 +114,14 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
 
   const connection = createRedisConnection(env.REDIS_URL, definition.connection, `qsm-${definition.role}`);
   onRedisStateChange(connection, (state, detail) => {
-    if (state === 'up') logger.info({ redis: redactUrl(env.REDIS_URL) }, 'redis connected');
-    else
+    if (state === 'up') {
+      logger.info({ redis: redactUrl(env.REDIS_URL) }, 'redis connected');
+      // Checked at every connect: the Redis that comes back after an outage may not be the one that left.
+      void readMemoryPolicy(connection).then((memory) => {
+        const warning = memory && evictionWarning(memory);
+        if (warning) logger.warn({ redis: redactUrl(env.REDIS_URL), ...memory }, warning);
+      });
+    } else
       logger.warn(
         { redis: redactUrl(env.REDIS_URL), reason: detail },
         'redis unavailable; waiting for it to come back',

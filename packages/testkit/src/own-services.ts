@@ -80,9 +80,11 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
 
 /**
  * A Redis of the test's own, on a free port, with AOF persistence when asked: for tests that stop and
- * restart Redis under running apps.
+ * restart Redis under running apps. `maxmemory` and `evictionPolicy` make it one that may evict keys.
  */
-export async function startOwnRedis(options: { persistence?: boolean } = {}): Promise<OwnService> {
+export async function startOwnRedis(
+  options: { persistence?: boolean; maxmemory?: string; evictionPolicy?: string } = {},
+): Promise<OwnService> {
   const port = await freePort();
   const dir = tempDir('redis');
   const args = [
@@ -96,8 +98,10 @@ export async function startOwnRedis(options: { persistence?: boolean } = {}): Pr
     options.persistence ? 'yes' : 'no',
     '--appendfsync',
     'always',
+    '--maxmemory',
+    options.maxmemory ?? '0',
     '--maxmemory-policy',
-    'noeviction',
+    options.evictionPolicy ?? 'noeviction',
     '--dir',
     dir,
   ];

@@ -9,6 +9,7 @@ import {
   rows,
   type Simulator,
   startApp,
+  startOwnRedis,
   startSimulator,
   stopAll,
   tempDir,
@@ -125,6 +126,28 @@ describe('starting', () => {
     expect(await growthOf(sink)).toBe("V8's own");
     expect(await growthOf(tuned)).toBe("V8's own");
     for (const app of [poller, sink, tuned]) await app.stop();
+  });
+
+  it('warns when Redis may evict keys, naming the policy and the fix, and keeps running', async () => {
+    const { prefix, configFile } = setup('eviction');
+    const evicting = await startOwnRedis({ maxmemory: '64mb', evictionPolicy: 'volatile-lru' });
+    try {
+      const warned = await startApp('scheduler', { configFile, prefix, env: { REDIS_URL: evicting.url } });
+      const warning = JSON.parse(await warned.waitForLine((line) => line.includes('maxmemory-policy')));
+      expect(warning).toMatchObject({ level: 40, policy: 'volatile-lru', maxmemoryBytes: 64 * 1024 * 1024 });
+      expect(warning.msg).toMatch(
+        /maxmemory-policy volatile-lru and maxmemory is 64 MB.*Set maxmemory-policy noeviction/,
+      );
+      expect((await warned.ready()).status).toBe(200);
+
+      const quiet = await startApp('scheduler', { configFile, prefix, name: 'scheduler-noeviction' });
+      await quiet.waitForLine((line) => line.includes('"msg":"redis connected"'));
+      await quiet.ready();
+      expect(quiet.lines.filter((line) => line.includes('maxmemory-policy'))).toEqual([]);
+      for (const app of [warned, quiet]) await app.stop();
+    } finally {
+      await evicting.stop();
+    }
   });
 });
 
