@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { certificateSetPaths, generateCertificateSet, hasCertificateSet } from '@qsm/dev-certs';
 import { stringify } from 'yaml';
 import { reachable, redisAnswers, startWithServicesScript } from './services.js';
-import { formatSummary, type Totals, totalsFrom } from './summary.js';
+import { formatSummary, type Sample, totalsFrom } from './summary.js';
 
 /*
  * `pnpm demo`: the QPS simulator with a lively population, the scheduler, two pollers, both sinks and
@@ -23,6 +23,8 @@ const prefix = env.QUEUE_PREFIX ?? 'qsm-demo';
 const influxDb = env.DEMO_INFLUX_DB ?? 'qsm_demo';
 const baseTopic = env.DEMO_BASE_TOPIC ?? 'qsm-demo/';
 const interval = Number(env.DEMO_INTERVAL_MS ?? 5000);
+/** polls/s of the live line is an average over this: several intervals, so that it does not swing with each burst. */
+const RATE_WINDOW_MS = Math.max(60_000, 4 * interval);
 const boardPort = env.BOARD_PORT ?? '3000';
 const boardUser = env.BOARD_USERNAME ?? 'admin';
 const boardPassword = env.BOARD_PASSWORD ?? randomBytes(9).toString('base64url');
@@ -256,21 +258,25 @@ async function summaryLoop() {
       .then((r) => r.text())
       .catch(() => undefined);
   };
-  let before: Totals | undefined;
-  let at = Date.now();
+  // The apps have just started: every poll counted from here on is part of the first lines' rate.
+  const samples: Sample[] = [
+    { at: Date.now(), totals: { polls: 0, failures: 0, sessions: 0, points: 0, messages: 0 } },
+  ];
   let printed = 0;
   while (!stopping) {
     await new Promise((r) => setTimeout(r, 1000));
     const pollers = (await Promise.all(['poller-1', 'poller-2'].map(metricsOf))).filter(
       (t): t is string => !!t,
     );
-    const now = totalsFrom(pollers, await metricsOf('influx-sink'), await metricsOf('mqtt-sink'));
-    const line = formatSummary(now, before ?? now, (Date.now() - at) / 1000);
-    before = now;
-    at = Date.now();
+    const totals = totalsFrom(pollers, await metricsOf('influx-sink'), await metricsOf('mqtt-sink'));
+    samples.push({ at: Date.now(), totals });
+    while (samples.length > 2 && samples[samples.length - 1]!.at - samples[1]!.at > RATE_WINDOW_MS) {
+      samples.shift();
+    }
+    const line = formatSummary(samples, RATE_WINDOW_MS);
     if (stopping) break;
     if (tty) process.stdout.write(`\r\u001b[2K${line}`);
-    else if (printed++ % 5 === 0) say(line);
+    else if (++printed % 5 === 0) say(line);
   }
 }
 

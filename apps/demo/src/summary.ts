@@ -26,7 +26,22 @@ export function totalsFrom(pollers: string[], influx: string | undefined, mqtt: 
   };
 }
 
-export function formatSummary(now: Totals, before: Totals, seconds: number): string {
-  const rate = ((now.polls - before.polls) / Math.max(seconds, 0.001)).toFixed(1);
-  return `polls/s ${rate} | sessions now ${now.sessions} | points written ${now.points} | MQTT messages ${now.messages} | failed polls ${now.failures}`;
+export interface Sample {
+  at: number;
+  totals: Totals;
+}
+
+/**
+ * The summary line. Polls come in bursts, one per polling interval, so polls/s is measured over the last
+ * `windowMs` (longer than an interval), not since the previous line: a line printed between two bursts would
+ * say 0.0 while every proxy is polled on time. `samples` are oldest first; the last one is now.
+ */
+export function formatSummary(samples: readonly Sample[], windowMs: number): string {
+  const now = samples.at(-1);
+  if (!now) return '';
+  const from = samples.find((s) => now.at - s.at <= windowMs) ?? now;
+  const seconds = (now.at - from.at) / 1000;
+  const rate = seconds > 0 ? ((now.totals.polls - from.totals.polls) / seconds).toFixed(1) : '0.0';
+  const t = now.totals;
+  return `polls/s ${rate} | sessions now ${t.sessions} | points written ${t.points} | MQTT messages ${t.messages} | failed polls ${t.failures}`;
 }
