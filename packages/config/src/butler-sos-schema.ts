@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseHostPort } from './host-port.js';
+import { isTemplatePlaceholder, parseHostPort } from './host-port.js';
 import { checkVirtualProxyPrefix } from './virtual-proxy.js';
 
 /*
@@ -17,12 +17,15 @@ const nullableList = <T extends z.ZodType>(item: T) =>
     .nullish()
     .transform((v) => v ?? []);
 
+// A placeholder of Butler SOS's template is not refused here: the loader warns about it (see load-config).
 const hostWithOptionalPort = nonEmptyText.superRefine((value, ctx) => {
+  if (isTemplatePlaceholder(value)) return;
   const parsed = parseHostPort(value);
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
 });
 
 const hostWithPort = nonEmptyText.superRefine((value, ctx) => {
+  if (isTemplatePlaceholder(value)) return;
   const parsed = parseHostPort(value);
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
   else if (parsed.port === undefined)

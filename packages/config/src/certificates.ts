@@ -1,6 +1,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ConfigProblem } from './config-error.js';
+import { isTemplatePlaceholder } from './host-port.js';
 import type { CertificateSettings } from './settings.js';
 
 const AT = 'Butler-SOS.cert';
@@ -15,9 +16,12 @@ export function checkCertificateFiles(cert: CertificateSettings): ConfigProblem[
     try {
       return readFileSync(file);
     } catch (error) {
+      const placeholder = isTemplatePlaceholder(file)
+        ? ": a placeholder of Butler SOS's template, fill in the path of the certificate file exported from the QMC"
+        : '';
       problems.push({
         path: `${AT}.${key}`,
-        message: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        message: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})${placeholder}`,
       });
       return undefined;
     }

@@ -8,6 +8,14 @@ const HOSTNAME =
 const IPV6 = /^[0-9A-Fa-f:.]+(%[A-Za-z0-9_.-]+)?$/;
 
 /**
+ * `<server1.my.domain>:4243`: a value of Butler SOS's production template that is meant to be replaced.
+ * Butler SOS accepts any string there (and fails at each poll), so its template loads; so does ours.
+ */
+export function isTemplatePlaceholder(value: string): boolean {
+  return /<[^<>]*>/.test(value);
+}
+
+/**
  * Splits `host[:port]` (`sense1.lab:4243`, `10.0.0.5:4243`, `[fe80::1]:4243`).
  * Returns an error sentence instead of throwing, for config validation.
  */

@@ -2,7 +2,7 @@ export { checkCertificateFiles } from './certificates.js';
 export { ConfigError, type ConfigProblem, formatPath, formatProblem } from './config-error.js';
 export { configFilePath } from './config-file-path.js';
 export * from './environment.js';
-export { hostWithoutPort, parseHostPort } from './host-port.js';
+export { hostWithoutPort, isTemplatePlaceholder, parseHostPort } from './host-port.js';
 export {
   type LoadedConfig,
   type LoadOptions,

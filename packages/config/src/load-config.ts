@@ -18,7 +18,7 @@ import {
 } from './butler-sos-schema.js';
 import { checkCertificateFiles } from './certificates.js';
 import { ConfigError, type ConfigProblem, formatPath } from './config-error.js';
-import { hostWithoutPort } from './host-port.js';
+import { hostWithoutPort, isTemplatePlaceholder } from './host-port.js';
 import type {
   CertificateSettings,
   ErrorTrackingSettings,
@@ -109,6 +109,7 @@ export function validateConfig(data: unknown, configFile: string, options: LoadO
   const mqttConfig = readMqtt(root.mqttConfig, problems, warnings);
   const errorTracking = readErrorTracking(root.errorTracking, problems);
 
+  if (servers) warnings.push(...placeholderWarnings(servers.servers, influxdbConfig, mqttConfig));
   if (userSessions.enableSessionExtract && servers && servers.servers.length === 0) {
     warnings.push({
       path: `${ROOT}.serversToMonitor.servers`,
@@ -220,6 +221,34 @@ function readServers(
     serverTagsDefinition: section.serverTagsDefinition,
     servers,
   };
+}
+
+/**
+ * Host names still holding a placeholder of Butler SOS's template (`<server1.my.domain>:4243`). Butler SOS
+ * loads such a file and fails when it connects; so does this product, after saying so once, here.
+ */
+function placeholderWarnings(
+  servers: ServerSettings[],
+  influx: InfluxSettings,
+  mqtt: MqttSettings,
+): ConfigProblem[] {
+  const found: ConfigProblem[] = [];
+  const warn = (at: string, value: string, consequence: string) => {
+    if (isTemplatePlaceholder(value))
+      found.push({
+        path: at,
+        message: `"${value}" is a placeholder of Butler SOS's template: fill it in (until then, ${consequence})`,
+      });
+  };
+  servers.forEach((server, i) => {
+    const at = `${ROOT}.serversToMonitor.servers[${i}]`;
+    warn(`${at}.host`, server.host, `this server's points carry the tag host="${server.hostName}"`);
+    if (server.userSessions.enable)
+      warn(`${at}.userSessions.host`, server.userSessions.host, 'every poll of this server fails');
+  });
+  if (influx.enable) warn(`${ROOT}.influxdbConfig.host`, influx.host, 'nothing reaches InfluxDB');
+  if (mqtt.enable) warn(`${ROOT}.mqttConfig.brokerHost`, mqtt.brokerHost, 'nothing reaches the broker');
+  return found;
 }
 
 function checkTagDefinitions(definitions: string[], prometheusEnabled: boolean, problems: ConfigProblem[]) {

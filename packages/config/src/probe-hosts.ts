@@ -16,12 +16,21 @@ interface Target {
  */
 export async function probeHosts(settings: Settings, timeoutMs = 3000): Promise<ConfigProblem[]> {
   const targets: Target[] = [];
+  const unreachable: ConfigProblem[] = [];
   settings.serversToMonitor.servers.forEach((server, i) => {
     if (!server.userSessions.enable) return;
+    const path = `Butler-SOS.serversToMonitor.servers[${i}].userSessions.host`;
     const parsed = parseHostPort(server.userSessions.host);
-    if (typeof parsed === 'string' || parsed.port === undefined) return;
+    if (typeof parsed === 'string' || parsed.port === undefined) {
+      // Only a template placeholder gets this far (the loader refuses other bad hosts): not a host to try.
+      unreachable.push({
+        path,
+        message: `QPS of ${server.serverName}: ${server.userSessions.host} is not a host name`,
+      });
+      return;
+    }
     targets.push({
-      path: `Butler-SOS.serversToMonitor.servers[${i}].userSessions.host`,
+      path,
       host: parsed.hostname,
       port: parsed.port,
       what: `QPS of ${server.serverName}`,
@@ -45,7 +54,7 @@ export async function probeHosts(settings: Settings, timeoutMs = 3000): Promise<
     });
   }
   const results = await Promise.all(targets.map((t) => tryConnect(t, timeoutMs)));
-  return results.filter((r): r is ConfigProblem => r !== undefined);
+  return [...unreachable, ...results.filter((r): r is ConfigProblem => r !== undefined)];
 }
 
 function tryConnect(target: Target, timeoutMs: number): Promise<ConfigProblem | undefined> {

@@ -126,9 +126,36 @@ describe("Butler SOS's own production template", () => {
     expect(settings.errorTracking).toEqual({ influxdb: true, measurementName: 'butler_sos_errors' });
   });
 
-  it('names every unfilled placeholder', () => {
-    expect(() => loadConfigFile(TEMPLATE)).toThrow(
-      /servers\[0\]\.userSessions\.host: "<server1\.my\.domain>:4243"/,
+  it('loads unchanged, with a warning for every host that still holds a placeholder', () => {
+    const { settings, warnings } = loadConfigFile(TEMPLATE);
+    expect(listPollTargets(settings)).toHaveLength(4);
+    expect(settings.serversToMonitor.servers[1]).toMatchObject({
+      host: '<server2.my.domain>:4747',
+      hostName: '<server2.my.domain>',
+      userSessions: { enable: true, host: '<server2.my.domain>:4243' },
+    });
+    const placeholders = warnings.filter((w) => /placeholder of Butler SOS's template/.test(w.message));
+    expect(placeholders.map((w) => w.path)).toEqual([
+      'Butler-SOS.serversToMonitor.servers[0].host',
+      'Butler-SOS.serversToMonitor.servers[0].userSessions.host',
+      'Butler-SOS.serversToMonitor.servers[1].host',
+      'Butler-SOS.serversToMonitor.servers[1].userSessions.host',
+    ]);
+    expect(placeholders[1]!.message).toBe(
+      `"<server1.my.domain>:4243" is a placeholder of Butler SOS's template: fill it in (until then, every poll of this server fails)`,
+    );
+  });
+
+  it('still refuses a host name that is wrong rather than unfilled', () => {
+    const broken = filledTemplate().replace('sense1.lab:4243', 'sense 1.lab:4243');
+    expect(() => parseConfig(broken, '/opt/butler-sos/config/production.yaml')).toThrow(
+      /servers\[0\]\.userSessions\.host: "sense 1\.lab:4243" is not a valid host name/,
+    );
+  });
+
+  it('names the certificate placeholders when a poller needs the files', () => {
+    expect(() => loadConfigFile(TEMPLATE, { checkCertificates: true })).toThrow(
+      /Butler-SOS\.cert\.clientCert: cannot read .*<path\/to\/cert\/client\.pem> \(ENOENT\): a placeholder of Butler SOS's template/,
     );
   });
 });
@@ -459,7 +486,21 @@ describe('validate-config', () => {
   it('lists the problems and exits non-zero for a bad file', () => {
     const result = spawnSync(process.execPath, [CLI, TEMPLATE], { encoding: 'utf8' });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('Butler-SOS.serversToMonitor.servers[1].userSessions.host');
+    expect(result.stderr).toContain('Butler-SOS.cert.clientCertKey: cannot read');
     expect(result.stdout).not.toContain('ok');
+  });
+
+  it("accepts Butler SOS's raw template without certificates, and its probe names the placeholder hosts", () => {
+    const loaded = spawnSync(process.execPath, [CLI, TEMPLATE, '--no-certificates'], { encoding: 'utf8' });
+    expect(loaded.status).toBe(0);
+    expect(loaded.stdout).toMatch(/^ok\n/);
+    expect(loaded.stdout).toContain('"<server1.my.domain>:4243" is a placeholder');
+    const probed = spawnSync(process.execPath, [CLI, TEMPLATE, '--no-certificates', '--probe'], {
+      encoding: 'utf8',
+    });
+    expect(probed.status).toBe(1);
+    expect(probed.stderr).toContain(
+      'Butler-SOS.serversToMonitor.servers[0].userSessions.host: QPS of <server1>: <server1.my.domain>:4243 is not a host name',
+    );
   });
 });

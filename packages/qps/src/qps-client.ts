@@ -1,6 +1,6 @@
 import { Agent } from 'node:https';
 import { performance } from 'node:perf_hooks';
-import type { CertificateSettings, ServerSettings } from '@qsm/config';
+import { type CertificateSettings, isTemplatePlaceholder, type ServerSettings } from '@qsm/config';
 import { type CertificateStore, createCertificateStore } from './certificate-store.js';
 import { classifyHttpStatus, classifyTransportFailure } from './classify-failure.js';
 import { DeadlineError, type HttpsAnswer, httpsGet } from './https-get.js';
@@ -85,6 +85,13 @@ export function createQpsClient(options: QpsClientOptions): QpsClient {
     const xrfkey = createXrfkey();
     const url = buildSessionUrl(server.userSessions.host, virtualProxy, xrfkey);
     const safeUrl = withoutQuery(url);
+    if (isTemplatePlaceholder(server.userSessions.host)) {
+      throw new QpsError(
+        'host_not_found',
+        `userSessions.host "${server.userSessions.host}" is a placeholder of Butler SOS's template, not a host name: fill it in`,
+        { url: safeUrl, retryable: false },
+      );
+    }
     let agent: Agent;
     try {
       agent = await agentFor(server.serverName);

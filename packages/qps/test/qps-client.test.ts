@@ -295,6 +295,16 @@ describe('QPS answers that are not a session list', () => {
     expect(unknown.category).toBe('host_not_found');
   });
 
+  it("fails a host still holding a placeholder of Butler SOS's template as host_not_found, for good", async () => {
+    const error = await failure(client().fetchSessions(server('<server1.my.domain>:4243'), '/hdr'));
+    expect(error).toMatchObject({
+      category: 'host_not_found',
+      retryable: false,
+      url: 'https://<server1.my.domain>:4243/qps/hdr/session',
+    });
+    expect(error.message).toMatch(/placeholder of Butler SOS's template, not a host name: fill it in/);
+  });
+
   it('stops when the caller aborts', async () => {
     await sim.setGlobalFault({ mode: 'slow', delayMs: 5000 });
     const controller = new AbortController();
