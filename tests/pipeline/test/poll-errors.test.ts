@@ -38,6 +38,8 @@ beforeAll(async () => {
         qpsHost: sim.qpsHost('sense1'),
         virtualProxies: ['/', '/broken', '/login', '/missing'],
       },
+      // Butler SOS's template, not filled in: the config loads, and every poll of this server fails.
+      { serverName: 'unfilled', qpsHost: '<server2.my.domain>:4243', virtualProxies: ['/'] },
     ],
     influx: { db },
   });
@@ -47,14 +49,17 @@ beforeAll(async () => {
   await waitUntil(
     async () => {
       const errors = rows(
-        await influxQuery(db, 'SELECT count(error_count) FROM butler_sos_errors GROUP BY virtual_proxy'),
+        await influxQuery(
+          db,
+          'SELECT count(error_count) FROM butler_sos_errors GROUP BY server_name, virtual_proxy',
+        ),
       );
       const sessions = rows(await influxQuery(db, 'SELECT count(session_count) FROM user_session_summary'));
       return (
-        errors.length === 3 && errors.every((e) => Number(e.count) >= 2) && Number(sessions[0]?.count) >= 3
+        errors.length === 4 && errors.every((e) => Number(e.count) >= 2) && Number(sessions[0]?.count) >= 3
       );
     },
-    'errors of three proxies and results of the healthy one',
+    'errors of four proxies and results of the healthy one',
     { timeoutMs: 30_000, intervalMs: 250 },
   );
 });
@@ -73,7 +78,8 @@ describe('failed polls', () => {
         'SELECT LAST(error_count) AS error_count, error_category, http_status, request_url, error_message FROM butler_sos_errors GROUP BY *',
       ),
     );
-    const of = (vp: string) => latest.find((r) => r.virtual_proxy === vp);
+    const of = (vp: string, server = 'sense1') =>
+      latest.find((r) => r.virtual_proxy === vp && r.server_name === server);
     expect(of('/broken')).toMatchObject({
       error_type: 'PROXY_API',
       server_name: 'sense1',
@@ -86,14 +92,24 @@ describe('failed polls', () => {
     expect(of('/login')).toMatchObject({ error_category: 'invalid_response' });
     expect(String(of('/login')?.error_message)).toMatch(/HTML/);
     expect(of('/missing')).toMatchObject({ error_category: 'not_found', http_status: 404 });
+    expect(of('/', 'unfilled')).toMatchObject({
+      error_category: 'host_not_found',
+      request_url: 'https://<server2.my.domain>:4243/qps/session',
+    });
+    expect(String(of('/', 'unfilled')?.error_message)).toMatch(/placeholder of Butler SOS's template/);
   });
 
   it('are retried when a retry can help and not when it cannot', async () => {
     // A 404 (unknown prefix) is not retried: one error record per poll. A 503 gets a second attempt.
     const attempts = rows(
-      await influxQuery(db, 'SELECT count(error_count) FROM butler_sos_errors GROUP BY virtual_proxy'),
+      await influxQuery(
+        db,
+        'SELECT count(error_count) FROM butler_sos_errors GROUP BY server_name, virtual_proxy',
+      ),
     );
-    const byVp = Object.fromEntries(attempts.map((a) => [a.virtual_proxy, Number(a.count)]));
+    const byVp = Object.fromEntries(
+      attempts.filter((a) => a.server_name === 'sense1').map((a) => [a.virtual_proxy, Number(a.count)]),
+    );
     const polls = (vp: string) => sim.proxyState('sense1', vp).then((p) => p.requests);
     expect(byVp['/broken']).toBe(await polls('/broken'));
     expect(await polls('/broken')).toBeGreaterThan(0);
@@ -107,6 +123,9 @@ describe('failed polls', () => {
     );
     expect(
       metricValue(text, 'qsm_polls_total', { outcome: 'failed', category: 'not_found' }),
+    ).toBeGreaterThan(0);
+    expect(
+      metricValue(text, 'qsm_polls_total', { outcome: 'failed', category: 'host_not_found' }),
     ).toBeGreaterThan(0);
     expect(metricValue(text, 'qsm_polls_total', { outcome: 'ok' })).toBeGreaterThan(0);
     await waitUntil(
