@@ -133,6 +133,8 @@ describe('Bull Board', () => {
         .poll(() => page.getByText(queue, { exact: true }).count(), { timeout: 15_000 })
         .toBeGreaterThan(0);
     }
+    // The overview's counts load after the queue list: wait for them, so the screenshot shows them.
+    await expect.poll(() => page.getByText(/Loading/).count(), { timeout: 15_000 }).toBe(0);
     await page.screenshot({ path: path.join(artifacts, 'board-overview.png'), fullPage: true });
     await page.goto(`${boardUrl}/queue/sink-influx?status=completed`);
     await expect.poll(() => page.getByText('poll-result').count(), { timeout: 15_000 }).toBeGreaterThan(0);
