@@ -17,14 +17,24 @@ const nullableList = <T extends z.ZodType>(item: T) =>
     .nullish()
     .transform((v) => v ?? []);
 
-// A placeholder of Butler SOS's template is not refused here: the loader warns about it (see load-config).
 const hostWithOptionalPort = nonEmptyText.superRefine((value, ctx) => {
+  const parsed = parseHostPort(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
+
+/*
+ * A Qlik server's host names may still hold a placeholder of Butler SOS's template, which ships with them
+ * unfilled in sections it enables: that file must load, so the loader warns about them (see load-config)
+ * and each poll of the server fails. InfluxDB's and the broker's hosts get no such leniency: a sink could
+ * not do anything.
+ */
+const serverHostWithOptionalPort = nonEmptyText.superRefine((value, ctx) => {
   if (isTemplatePlaceholder(value)) return;
   const parsed = parseHostPort(value);
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
 });
 
-const hostWithPort = nonEmptyText.superRefine((value, ctx) => {
+const qpsHostWithPort = nonEmptyText.superRefine((value, ctx) => {
   if (isTemplatePlaceholder(value)) return;
   const parsed = parseHostPort(value);
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
@@ -58,7 +68,7 @@ const tagValue = z.union([z.string(), z.number(), z.boolean()], {
 const serverSessionsSchema = z
   .looseObject({
     enable: z.boolean(),
-    host: hostWithPort.optional(),
+    host: qpsHostWithPort.optional(),
     virtualProxies: z.array(z.looseObject({ virtualProxy: virtualProxyPrefix })).optional(),
   })
   .superRefine((value, ctx) => {
@@ -76,7 +86,7 @@ const serverSessionsSchema = z
   });
 
 export const serverSchema = z.looseObject({
-  host: hostWithOptionalPort,
+  host: serverHostWithOptionalPort,
   serverName: nonEmptyText,
   serverDescription: text,
   userSessions: serverSessionsSchema,

@@ -109,7 +109,7 @@ export function validateConfig(data: unknown, configFile: string, options: LoadO
   const mqttConfig = readMqtt(root.mqttConfig, problems, warnings);
   const errorTracking = readErrorTracking(root.errorTracking, problems);
 
-  if (servers) warnings.push(...placeholderWarnings(servers.servers, influxdbConfig, mqttConfig));
+  if (servers) warnings.push(...placeholderWarnings(servers.servers));
   if (userSessions.enableSessionExtract && servers && servers.servers.length === 0) {
     warnings.push({
       path: `${ROOT}.serversToMonitor.servers`,
@@ -227,11 +227,7 @@ function readServers(
  * Host names still holding a placeholder of Butler SOS's template (`<server1.my.domain>:4243`). Butler SOS
  * loads such a file and fails when it connects; so does this product, after saying so once, here.
  */
-function placeholderWarnings(
-  servers: ServerSettings[],
-  influx: InfluxSettings,
-  mqtt: MqttSettings,
-): ConfigProblem[] {
+function placeholderWarnings(servers: ServerSettings[]): ConfigProblem[] {
   const found: ConfigProblem[] = [];
   const warn = (at: string, value: string, consequence: string) => {
     if (isTemplatePlaceholder(value))
@@ -246,8 +242,6 @@ function placeholderWarnings(
     if (server.userSessions.enable)
       warn(`${at}.userSessions.host`, server.userSessions.host, 'every poll of this server fails');
   });
-  if (influx.enable) warn(`${ROOT}.influxdbConfig.host`, influx.host, 'nothing reaches InfluxDB');
-  if (mqtt.enable) warn(`${ROOT}.mqttConfig.brokerHost`, mqtt.brokerHost, 'nothing reaches the broker');
   return found;
 }
 

@@ -153,6 +153,17 @@ describe("Butler SOS's own production template", () => {
     );
   });
 
+  it("refuses a destination's placeholder once its section is enabled: a sink could do nothing", () => {
+    const mqttOn = filledTemplate().replace(
+      'mqttConfig:\n        enable: false',
+      'mqttConfig:\n        enable: true',
+    );
+    expect(mqttOn).not.toBe(filledTemplate());
+    expect(() => parseConfig(mqttOn, '/opt/butler-sos/config/production.yaml')).toThrow(
+      /Butler-SOS\.mqttConfig\.brokerHost: "<IP of MQTT broker\/server>" is not a valid host name/,
+    );
+  });
+
   it('names the certificate placeholders when a poller needs the files', () => {
     expect(() => loadConfigFile(TEMPLATE, { checkCertificates: true })).toThrow(
       /Butler-SOS\.cert\.clientCert: cannot read .*<path\/to\/cert\/client\.pem> \(ENOENT\): a placeholder of Butler SOS's template/,
