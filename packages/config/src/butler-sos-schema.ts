@@ -17,33 +17,27 @@ const nullableList = <T extends z.ZodType>(item: T) =>
     .nullish()
     .transform((v) => v ?? []);
 
-const hostWithOptionalPort = nonEmptyText.superRefine((value, ctx) => {
-  const parsed = parseHostPort(value);
-  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
-});
-
 /*
  * A Qlik server's host names may still hold a placeholder of Butler SOS's template, which ships with them
  * unfilled in sections it enables: that file must load, so the loader warns about them (see load-config)
  * and each poll of the server fails. InfluxDB's and the broker's hosts get no such leniency: a sink could
  * not do anything.
  */
-const serverHostWithOptionalPort = nonEmptyText.superRefine((value, ctx) => {
-  if (isTemplatePlaceholder(value)) return;
-  const parsed = parseHostPort(value);
-  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
-});
+const hostName = (options: { portRequired: boolean; placeholderAllowed: boolean }) =>
+  nonEmptyText.superRefine((value, ctx) => {
+    if (options.placeholderAllowed && isTemplatePlaceholder(value)) return;
+    const parsed = parseHostPort(value);
+    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+    else if (options.portRequired && parsed.port === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${value}" has no port: QPS listens on 4243 by default (write "${value}:4243")`,
+      });
+  });
 
-const qpsHostWithPort = nonEmptyText.superRefine((value, ctx) => {
-  if (isTemplatePlaceholder(value)) return;
-  const parsed = parseHostPort(value);
-  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
-  else if (parsed.port === undefined)
-    ctx.addIssue({
-      code: 'custom',
-      message: `"${value}" has no port: QPS listens on 4243 by default (write "${value}:4243")`,
-    });
-});
+const hostWithOptionalPort = hostName({ portRequired: false, placeholderAllowed: false });
+const serverHost = hostName({ portRequired: false, placeholderAllowed: true });
+const qpsHost = hostName({ portRequired: true, placeholderAllowed: true });
 
 export const virtualProxyPrefix = text.superRefine((value, ctx) => {
   const problem = checkVirtualProxyPrefix(value);
@@ -68,7 +62,7 @@ const tagValue = z.union([z.string(), z.number(), z.boolean()], {
 const serverSessionsSchema = z
   .looseObject({
     enable: z.boolean(),
-    host: qpsHostWithPort.optional(),
+    host: qpsHost.optional(),
     virtualProxies: z.array(z.looseObject({ virtualProxy: virtualProxyPrefix })).optional(),
   })
   .superRefine((value, ctx) => {
@@ -86,7 +80,7 @@ const serverSessionsSchema = z
   });
 
 export const serverSchema = z.looseObject({
-  host: serverHostWithOptionalPort,
+  host: serverHost,
   serverName: nonEmptyText,
   serverDescription: text,
   userSessions: serverSessionsSchema,
