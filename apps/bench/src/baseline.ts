@@ -3,6 +3,7 @@ import { Agent, request } from 'node:https';
 import type { CertificateSet } from '@qsm/dev-certs';
 import { buildSessionLines } from '@qsm/influx';
 import type { PollResult } from '@qsm/queues';
+import { influxCommand } from '@qsm/testkit';
 
 export interface BaselineTarget {
   serverName: string;
@@ -27,10 +28,7 @@ export async function sequentialBaseline(
     ca: readFileSync(certs.root),
     ...(certs.passphrase ? { passphrase: certs.passphrase } : {}),
   };
-  await fetch(`${influxUrl}/query`, {
-    method: 'POST',
-    body: new URLSearchParams({ q: `CREATE DATABASE "${db}"` }),
-  });
+  await influxCommand(`CREATE DATABASE "${db}"`, influxUrl);
   const started = performance.now();
   let handshakes = 0;
   for (const target of targets) {

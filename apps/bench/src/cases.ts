@@ -14,6 +14,7 @@ import {
   cleanupRedisPrefix,
   cpuDelta,
   dropInfluxDatabase,
+  influxCommand,
   type ProcessStats,
   type RunningApp,
   type Simulator,
@@ -448,10 +449,7 @@ async function influxCeiling(
   const db = uniqueName('bench_ceiling');
   const lines = results.flatMap((r) => buildSessionLines(r, { version: 1, excludeUser: [] }));
   try {
-    await fetch(`${services.influxUrl}/query`, {
-      method: 'POST',
-      body: new URLSearchParams({ q: `CREATE DATABASE "${db}"` }),
-    });
+    await influxCommand(`CREATE DATABASE "${db}"`);
     const batches: string[] = [];
     for (let i = 0; i < lines.length; i += batchSize) batches.push(lines.slice(i, i + batchSize).join('\n'));
     const processes = serviceProcesses();

@@ -2,7 +2,14 @@ export { type AppName, metricValue, type RunningApp, startApp } from './apps.js'
 export { butlerConfig, type TestConfigOptions, type TestServer, writeButlerConfig } from './butler-config.js';
 export { testCertificates } from './certificates.js';
 export { type RunningProcess, startProcess, stopAll } from './child-process.js';
-export { dropInfluxDatabase, type InfluxSeries, influxQuery, rows } from './influx-query.js';
+export {
+  dropInfluxDatabase,
+  type InfluxSeries,
+  influxCommand,
+  influxQuery,
+  influxWrite,
+  rows,
+} from './influx-query.js';
 export { collectMqtt, type MqttCollector, type MqttMessage } from './mqtt-collector.js';
 export {
   freePort,

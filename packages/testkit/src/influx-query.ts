@@ -26,6 +26,39 @@ export function rows(series: InfluxSeries[]): Array<Record<string, unknown>> {
   );
 }
 
+/**
+ * Runs an InfluxQL statement that changes something (CREATE, DROP: InfluxDB wants them POSTed) and throws
+ * when InfluxDB refuses it, so a test never goes on from a setup step that silently did not happen.
+ */
+export async function influxCommand(q: string, url = services.influxUrl): Promise<void> {
+  const res = await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q }) });
+  const body = (await res.json().catch(() => ({}))) as {
+    results?: Array<{ error?: string }>;
+    error?: string;
+  };
+  const error = body.error ?? body.results?.find((r) => r.error)?.error;
+  if (!res.ok || error) throw new Error(`InfluxQL "${q}" failed: ${error ?? res.status}`);
+}
+
+/** Writes line protocol as a test's own seed data; throws unless InfluxDB took every point (204). */
+export async function influxWrite(
+  target: { db: string; rp?: string; url?: string },
+  lines: string[],
+): Promise<void> {
+  const params = new URLSearchParams({
+    db: target.db,
+    precision: 'ms',
+    ...(target.rp ? { rp: target.rp } : {}),
+  });
+  const res = await fetch(`${target.url ?? services.influxUrl}/write?${params}`, {
+    method: 'POST',
+    body: lines.join('\n'),
+  });
+  if (res.status !== 204)
+    throw new Error(`InfluxDB refused the seed write (${res.status}): ${await res.text()}`);
+}
+
+/** Cleanup: best effort, it must not hide the error of the test it cleans up after. */
 export async function dropInfluxDatabase(db: string, url = services.influxUrl): Promise<void> {
-  await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q: `DROP DATABASE "${db}"` }) });
+  await influxCommand(`DROP DATABASE "${db}"`, url).catch(() => {});
 }

@@ -2,7 +2,9 @@ import type { CertificateSet } from '@qsm/dev-certs';
 import { openQueue, QUEUE } from '@qsm/queues';
 import {
   cleanupRedisPrefix,
+  influxCommand,
   influxQuery,
+  influxWrite,
   metricValue,
   type OwnService,
   rows,
@@ -38,20 +40,22 @@ describe('InfluxDB refusing part of a write', () => {
     const certs: CertificateSet = await testCertificates('rel-rejects');
     // InfluxDB 1.x with a tiny per-tag limit: new session ids soon exceed it, as on a busy site with the default 100,000.
     influx = await startOwnInfluxd({ maxValuesPerTag: 20 });
-    for (const q of [
-      `CREATE DATABASE ${db}`,
-      `CREATE RETENTION POLICY qsm_test ON ${db} DURATION 1d REPLICATION 1`,
-    ]) {
-      await fetch(`${influx.url}/query`, { method: 'POST', body: new URLSearchParams({ q }) });
-    }
+    await influxCommand(`CREATE DATABASE ${db}`, influx.url);
+    await influxCommand(`CREATE RETENTION POLICY qsm_test ON ${db} DURATION 1d REPLICATION 1`, influx.url);
     // Field types are fixed per shard (one hour here): seed this hour's shard and the next one, so the
     // conflict holds even when the test runs across the top of an hour.
     const now = Date.now();
     const nextHour = Math.ceil(now / 3_600_000) * 3_600_000;
-    await fetch(`${influx.url}/write?db=${db}&rp=qsm_test&precision=ms`, {
-      method: 'POST',
-      body: [now, nextHour].map((t) => `butler_sos_errors,error_type=OTHER error_count=1.5 ${t}`).join('\n'),
-    });
+    await influxWrite(
+      { db, rp: 'qsm_test', url: influx.url },
+      [now, nextHour].map((t) => `butler_sos_errors,error_type=OTHER error_count=1.5 ${t}`),
+    );
+    const seeded = await influxQuery(
+      db,
+      `SELECT count(error_count) FROM qsm_test.butler_sos_errors WHERE time >= ${now}ms`,
+      influx.url,
+    );
+    expect(rows(seeded)[0]?.count, 'the float error_count seed is in InfluxDB').toBe(2);
     r.did(
       'InfluxDB with max-values-per-tag = 20; a float error_count written first (field type conflict for error records)',
     );
@@ -93,6 +97,7 @@ describe('InfluxDB refusing part of a write', () => {
     );
     r.count('polls of the churning proxy', polls);
     r.count('its summary points in InfluxDB (accepted parts of rejected writes)', summaries);
+    expect(polls).toBeGreaterThan(0);
     expect(summaries).toBe(polls);
 
     const metrics = await sink.metrics();
@@ -108,10 +113,26 @@ describe('InfluxDB refusing part of a write', () => {
     connection.disconnect();
     const tagLimit = failed.filter((j) => /max-values-per-tag limit exceeded/.test(j.failedReason ?? ''));
     const typeConflict = failed.filter((j) => /field type conflict/.test(j.failedReason ?? ''));
+    const failedPolls = (await sim.proxyState('sense1', '/broken')).requests;
+    const errorPoints = Number(
+      rows(
+        await influxQuery(
+          db,
+          `SELECT count(error_count) FROM qsm_test.butler_sos_errors WHERE error_type = 'PROXY_API'`,
+          influx.url,
+        ),
+      )[0]?.count ?? 0,
+    );
+    r.count('polls of the failing proxy (each an error record)', failedPolls);
+    r.count('error records InfluxDB took despite the conflict (should be none)', errorPoints);
     r.count('jobs failed with InfluxDB "max-values-per-tag limit exceeded"', tagLimit.length);
     r.count('error records failed with InfluxDB "field type conflict"', typeConflict.length);
     expect(tagLimit.length).toBeGreaterThan(0);
+    expect(failedPolls).toBeGreaterThan(0);
+    expect(errorPoints).toBe(0);
+    // Every failed poll is one error record; a poll cut short by the poller's shutdown may have none.
     expect(typeConflict.length).toBeGreaterThan(0);
+    expect(typeConflict.length).toBeLessThanOrEqual(failedPolls);
     expect(failed.every((j) => j.attemptsMade === 1 && j.failedReason?.startsWith('influx_rejected: '))).toBe(
       true,
     );
