@@ -154,6 +154,12 @@ export interface WorkerSettings<T> {
    */
   maxStalledCount?: number;
   processor: (job: Job<T>, signal: AbortSignal | undefined) => Promise<unknown>;
+  /**
+   * Hand the processor an AbortSignal that fires when the job's lock is lost or the worker closes by force.
+   * Off, the signal is undefined: BullMQ then does not build an AbortController for every job, which a
+   * sink that never cancels a write has no use for.
+   */
+  abortable?: boolean;
   /** Delay before the next attempt of a failed job; -1 fails it for good. */
   backoff?: (attemptsMade: number, job: Job<T> | undefined, error: Error | undefined) => number;
   /** Called for worker-level errors (lost connection, ...); never thrown. */
@@ -162,7 +168,12 @@ export interface WorkerSettings<T> {
 }
 
 export function startWorker<T>(settings: WorkerSettings<T>): Worker<T> {
-  const worker = new Worker<T>(settings.queue, (job, _token, signal) => settings.processor(job, signal), {
+  // BullMQ builds the controller only for a processor that declares the third (signal) parameter.
+  const processor = settings.abortable
+    ? (job: Job<T>, _token: string | undefined, signal: AbortSignal | undefined) =>
+        settings.processor(job, signal)
+    : (job: Job<T>) => settings.processor(job, undefined);
+  const worker = new Worker<T>(settings.queue, processor, {
     connection: settings.context.connection,
     prefix: settings.context.prefix,
     concurrency: settings.concurrency,

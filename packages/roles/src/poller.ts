@@ -174,6 +174,7 @@ export async function startPoller(context: RoleContext, env: PollerEnv): Promise
     concurrency: env.POLLER_CONCURRENCY,
     lockMs: context.workerLockMs,
     processor: poll,
+    abortable: true,
     onError: (error) => logger.debug({ err: error }, 'poll worker error'),
   });
   worker.on('failed', (job, error) => {

@@ -1,4 +1,5 @@
 import type { CertificateSet } from '@qsm/dev-certs';
+import { openQueue, QUEUE } from '@qsm/queues';
 import {
   cleanupRedisPrefix,
   collectMqtt,
@@ -8,6 +9,7 @@ import {
   type RunningApp,
   rows,
   type Simulator,
+  services,
   startApp,
   startOwnRedis,
   startSimulator,
@@ -18,6 +20,7 @@ import {
   waitUntil,
   writeButlerConfig,
 } from '@qsm/testkit';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let certs: CertificateSet;
@@ -173,6 +176,20 @@ describe('shutting down', () => {
     const started = Date.now();
     expect(await poller.stop('SIGTERM', 10_000)).toBe(0);
     expect(Date.now() - started).toBeLessThan(4500);
+    // Released within the deadline (not cut off by it): the job is no longer active, so another poller
+    // takes it at once instead of waiting for its lock to expire.
+    expect(poller.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+    expect(poller.lines.some((l) => l.includes('shutdown deadline passed'))).toBe(false);
+    const redis = new Redis(services.redisUrl, { maxRetriesPerRequest: 1 });
+    const queue = openQueue({ connection: redis, prefix }, QUEUE.poll);
+    try {
+      expect(await queue.getActiveCount()).toBe(0);
+      const released = (await queue.getJobs(['delayed', 'wait', 'failed'])).filter((j) => j.attemptsMade > 0);
+      expect(released.map((j) => j.failedReason)).toEqual([expect.stringMatching(/^aborted/)]);
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
     // Aborted, not reported as a Qlik failure.
     expect(poller.lines.some((l) => l.includes('poll failed'))).toBe(false);
   });
