@@ -18,7 +18,7 @@ import {
 } from '@qsm/queues';
 import { deliveryLatencyMetric, influxSinkMetrics } from './metrics.js';
 import type { RoleContext, RunningRole } from './role.js';
-import { sinkBackoff } from './sink-backoff.js';
+import { createSinkRetries } from './sink-backoff.js';
 import { createStateLog } from './state-log.js';
 
 /**
@@ -114,6 +114,7 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
     return { points: lines, ageMs };
   };
 
+  const retries = createSinkRetries<InfluxSinkJob>('influx', env, logger, context.registry, bornAt);
   const worker = startWorker<InfluxSinkJob>({
     queue: QUEUE.influx,
     context: context.queues,
@@ -121,7 +122,7 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
     lockMs: context.workerLockMs,
     maxStalledCount: 5,
     processor: writeJob,
-    backoff: sinkBackoff('influx', env, logger, context.registry, bornAt),
+    backoff: retries.backoff,
     onError: (error) => logger.debug({ err: error }, 'influx sink worker error'),
   });
 
@@ -151,6 +152,7 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
       const closing = worker.close();
       await batcher.flush();
       await closing;
+      retries.givenUp.flush();
     },
   };
 }

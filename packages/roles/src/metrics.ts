@@ -130,17 +130,30 @@ export function mqttSinkMetrics(registry: Registry) {
 }
 
 export function sinkRetryMetrics(registry: Registry) {
-  return once(
-    registry,
-    'qsm_sink_retries_total',
-    () =>
-      new Counter({
-        name: 'qsm_sink_retries_total',
-        help: 'Sink jobs that failed and were scheduled for another attempt, by sink.',
-        labelNames: ['sink'],
-        registers: [registry],
-      }),
-  );
+  return {
+    retries: once(
+      registry,
+      'qsm_sink_retries_total',
+      () =>
+        new Counter({
+          name: 'qsm_sink_retries_total',
+          help: 'Sink jobs that failed and were scheduled for another attempt, by sink.',
+          labelNames: ['sink'],
+          registers: [registry],
+        }),
+    ),
+    givenUp: once(
+      registry,
+      'qsm_sink_results_given_up_total',
+      () =>
+        new Counter({
+          name: 'qsm_sink_results_given_up_total',
+          help: 'Results a sink gave up on (not delivered within SINK_MAX_AGE_MS of their poll), by sink.',
+          labelNames: ['sink'],
+          registers: [registry],
+        }),
+    ),
+  };
 }
 
 export function deliveryLatencyMetric(registry: Registry) {

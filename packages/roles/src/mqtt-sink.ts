@@ -12,7 +12,7 @@ import {
 } from '@qsm/queues';
 import { deliveryLatencyMetric, mqttSinkMetrics } from './metrics.js';
 import type { RoleContext, RunningRole } from './role.js';
-import { sinkBackoff } from './sink-backoff.js';
+import { createSinkRetries } from './sink-backoff.js';
 import { createStateLog } from './state-log.js';
 import { createTopicSequencer } from './topic-sequencer.js';
 
@@ -60,6 +60,13 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
   const qos = env.MQTT_QOS as 0 | 1 | 2;
 
   const sequencer = createTopicSequencer(25);
+  const retries = createSinkRetries<MqttSinkJob>(
+    'mqtt',
+    env,
+    logger,
+    context.registry,
+    (job) => job?.data.polledAt ?? Date.now(),
+  );
 
   const publish = async (job: Job<MqttSinkJob>) => {
     const parsed = mqttSinkJobSchema.safeParse(job.data);
@@ -67,6 +74,16 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
       throw new PermanentJobError('invalid_job', parsed.error.issues.map((i) => i.message).join('; '));
     }
     const result = parsed.data;
+    // The worker takes no jobs while the broker is away, so a long outage leaves old results waiting. A
+    // payload carries no time: a subscriber would take a snapshot of yesterday for the sessions of now.
+    const ageMs = Date.now() - result.polledAt;
+    if (ageMs > env.SINK_MAX_AGE_MS) {
+      retries.givenUp.record(job.id, ageMs);
+      throw new PermanentJobError(
+        'result_too_old',
+        `polled ${Math.round(ageMs / 1000)} s ago, longer than SINK_MAX_AGE_MS (${env.SINK_MAX_AGE_MS} ms) before the broker could take it: not published`,
+      );
+    }
     const mqtt = settings.mqttConfig;
     const baseTopic = mqtt.enable ? mqtt.baseTopic : 'butler-sos/';
     const topic = buildSessionTopic(baseTopic, result.qpsHost, result.virtualProxy);
@@ -97,7 +114,7 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
     lockMs: context.workerLockMs,
     maxStalledCount: 5,
     processor: publish,
-    backoff: sinkBackoff('mqtt', env, logger, context.registry, (job) => job?.data.polledAt ?? Date.now()),
+    backoff: retries.backoff,
     onError: (error) => logger.debug({ err: error }, 'mqtt sink worker error'),
   });
 
@@ -132,6 +149,7 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
     },
     async stop() {
       await worker.close();
+      retries.givenUp.flush();
       await publisher.close();
     },
   };

@@ -1,5 +1,5 @@
 import type { CertificateSet } from '@qsm/dev-certs';
-import { createResultDelivery, type PollResult, QUEUE, resultJobId } from '@qsm/queues';
+import { createResultDelivery, openQueue, type PollResult, QUEUE, resultJobId } from '@qsm/queues';
 import {
   cleanupRedisPrefix,
   collectMqtt,
@@ -18,10 +18,13 @@ import {
 } from '@qsm/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollResult, sendResults } from './support/sink-results.js';
 
 /* The MQTT sink on its own: results are added to its queue by the test, as a poller would. */
 
 const prefix = uniqueName('mqtt_sink');
+/** Poll times of the results the tests send: recent, as a poller's are. */
+const t0 = Date.now();
 const baseTopic = `qsm-test/${prefix}/`;
 let certs: CertificateSet;
 let broker: OwnService;
@@ -29,33 +32,8 @@ let sink: RunningApp;
 let redis: Redis;
 let delivery: ReturnType<typeof createResultDelivery>;
 
-const result = (virtualProxy: string, polledAt: number, users: string[]): PollResult => ({
-  v: 1,
-  kind: 'sessions',
-  serverName: 'sense1',
-  serverDescription: 'Central',
-  hostName: 'sense1.lab',
-  serverTags: {},
-  qpsHost: 'sense1.lab:4243',
-  virtualProxy,
-  polledAt,
-  durationMs: 3,
-  sessions: users.map((UserId, i) => ({
-    UserDirectory: 'LAB',
-    UserId,
-    SessionId: `${UserId}-${i}`,
-    Attributes: [],
-  })),
-});
-
-const send = (r: PollResult) =>
-  delivery.deliver([
-    {
-      queue: QUEUE.mqtt,
-      id: resultJobId({ serverName: r.serverName, virtualProxy: r.virtualProxy }, r.polledAt),
-      data: r,
-    },
-  ]);
+const result = pollResult;
+const send = (r: PollResult) => sendResults(delivery, QUEUE.mqtt, [r]);
 
 beforeAll(async () => {
   certs = await testCertificates('mqtt-sink');
@@ -85,22 +63,24 @@ afterAll(async () => {
 describe('the MQTT sink', () => {
   it("publishes the session array to Butler SOS's topic with QoS 1", async () => {
     const subscriber = await collectMqtt(`${baseTopic}#`, broker.url);
-    await send(result('/hdr', 1000, ['anna', 'bob']));
+    await send(result('/hdr', t0 + 1000, ['anna', 'bob']));
     await waitUntil(() => subscriber.messages.length === 1, 'one message');
     const [message] = subscriber.messages;
     expect(message?.topic).toBe(`${baseTopic}sense1.lab/usersession/hdr`);
     expect(message?.qos).toBe(1);
     expect(message?.retain).toBe(false);
-    expect(JSON.parse(message!.payload)).toEqual(result('/hdr', 1000, ['anna', 'bob']).sessions);
-    expect(message?.payload).toBe(JSON.stringify(result('/hdr', 1000, ['anna', 'bob']).sessions, null, 2));
+    expect(JSON.parse(message!.payload)).toEqual(result('/hdr', t0 + 1000, ['anna', 'bob']).sessions);
+    expect(message?.payload).toBe(
+      JSON.stringify(result('/hdr', t0 + 1000, ['anna', 'bob']).sessions, null, 2),
+    );
     await subscriber.close();
   });
 
   it('never publishes a snapshot older than one already published on its topic', async () => {
     const subscriber = await collectMqtt(`${baseTopic}#`, broker.url);
-    await send(result('/order', 5000, ['new']));
+    await send(result('/order', t0 + 5000, ['new']));
     await waitUntil(() => subscriber.messages.length === 1, 'the newer snapshot');
-    await send(result('/order', 4000, ['old']));
+    await send(result('/order', t0 + 4000, ['old']));
     await waitUntil(
       async () => metricValue(await sink.metrics(), 'qsm_mqtt_snapshots_superseded_total') >= 1,
       'superseded count',
@@ -111,7 +91,7 @@ describe('the MQTT sink', () => {
 
   it('keeps topics valid when a virtual proxy prefix contains MQTT wildcards', async () => {
     const subscriber = await collectMqtt(`${baseTopic}#`, broker.url);
-    await send(result('/a+b#c', 1000, ['x']));
+    await send(result('/a+b#c', t0 + 1000, ['x']));
     await waitUntil(() => subscriber.messages.length === 1, 'the message');
     expect(subscriber.messages[0]?.topic).toBe(`${baseTopic}sense1.lab/usersession/a%2Bb%23c`);
     await subscriber.close();
@@ -140,6 +120,36 @@ describe('the MQTT sink', () => {
     expect(metricValue(await sink.metrics(), 'qsm_mqtt_snapshots_superseded_total')).toBe(supersededBefore);
     expect(sink.lines.filter((l) => l.includes('mqtt broker unavailable')).length).toBe(1);
     expect(sink.lines.some((l) => l.includes('gave up'))).toBe(false);
+    await subscriber.close();
+  });
+
+  it('gives up a result older than SINK_MAX_AGE_MS (a broker away for longer) instead of publishing it as current', async () => {
+    const subscriber = await collectMqtt(`${baseTopic}#`, broker.url);
+    const dayAndMore = 24 * 3600 * 1000 + 60_000;
+    const stale = result('/stale', Date.now() - dayAndMore, ['yesterday']);
+    await send(stale);
+    await waitUntil(
+      async () =>
+        metricValue(await sink.metrics(), 'qsm_sink_results_given_up_total', { sink: 'mqtt' }) === 1,
+      'the stale result given up',
+    );
+    await send(result('/stale', Date.now(), ['now']));
+    await waitUntil(() => subscriber.messages.length === 1, 'the current snapshot');
+    expect(subscriber.messages.map((m) => JSON.parse(m.payload)[0].UserId)).toEqual(['now']);
+
+    const queue = openQueue({ connection: redis, prefix }, QUEUE.mqtt);
+    const failed = await queue.getJob(resultJobId(stale, stale.polledAt));
+    await queue.close();
+    expect(await failed?.getState()).toBe('failed');
+    expect(failed?.attemptsMade).toBe(1);
+    expect(failed?.failedReason).toMatch(
+      /^result_too_old: polled 86\d{3} s ago, longer than SINK_MAX_AGE_MS/,
+    );
+    expect(
+      sink.lines.filter((l) =>
+        l.includes('gave up on a result not delivered within SINK_MAX_AGE_MS (86400000 ms)'),
+      ),
+    ).toHaveLength(1);
     await subscriber.close();
   });
 });

@@ -1,0 +1,33 @@
+import type { createResultDelivery, PollResult, SinkJobSpec } from '@qsm/queues';
+import { resultJobId } from '@qsm/queues';
+
+/** A result of one poll of server sense1 (QPS sense1.lab:4243), as a poller delivers it to the sinks. */
+export function pollResult(virtualProxy: string, polledAt: number, users: string[]): PollResult {
+  return {
+    v: 1,
+    kind: 'sessions',
+    serverName: 'sense1',
+    serverDescription: 'Central',
+    hostName: 'sense1.lab',
+    serverTags: {},
+    qpsHost: 'sense1.lab:4243',
+    virtualProxy,
+    polledAt,
+    durationMs: 3,
+    sessions: users.map((UserId, i) => ({
+      UserDirectory: 'LAB',
+      UserId,
+      SessionId: `${UserId}-${i}`,
+      Attributes: [],
+    })),
+  };
+}
+
+/** Adds results to a sink queue the way a poller does (job id from the poll), for tests of a sink alone. */
+export function sendResults(
+  delivery: ReturnType<typeof createResultDelivery>,
+  queue: SinkJobSpec['queue'],
+  results: PollResult[],
+): Promise<void> {
+  return delivery.deliver(results.map((r) => ({ queue, id: resultJobId(r, r.polledAt), data: r })));
+}
