@@ -50,7 +50,9 @@ export function createMqttPublisher(settings: MqttConnectionSettings, timeoutMs:
   };
   const client: MqttClient = mqtt.connect(settings.url, options);
   const listeners: Array<(connected: boolean, detail: string) => void> = [];
-  let connected = false;
+  // Unknown until the first connect or failure: a broker that is away when the sink starts is a change
+  // too (the sink then takes no jobs and says so), not the state it began in.
+  let connected: boolean | undefined;
   let lastError = '';
   const setState = (next: boolean, detail: string) => {
     if (next === connected) return;
@@ -108,7 +110,7 @@ export function createMqttPublisher(settings: MqttConnectionSettings, timeoutMs:
       }
     },
     get connected() {
-      return connected;
+      return connected === true;
     },
     onStateChange(listener) {
       listeners.push(listener);

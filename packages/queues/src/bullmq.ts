@@ -18,6 +18,17 @@ export function openQueue<T = unknown>(context: QueueContext, name: QueueName): 
   return new Queue<T>(name, { connection: context.connection, prefix: context.prefix });
 }
 
+/**
+ * Removes the jobs of a queue that have waited (for a worker, or for their next try) longer than `maxAgeMs`
+ * since they were added or last tried, oldest first, and returns their ids: for a sink that takes no jobs
+ * while its destination is away, so that its maximum age still bounds what Redis holds.
+ */
+export async function removeExpiredJobs(queue: Queue, maxAgeMs: number): Promise<string[]> {
+  const waiting = await queue.clean(maxAgeMs, 0, 'wait');
+  const delayed = await queue.clean(maxAgeMs, 0, 'delayed');
+  return [...waiting, ...delayed];
+}
+
 /** The job schedulers of the poll queue, for planSchedulers. */
 export async function listSchedulers(pollQueue: Queue): Promise<ExistingScheduler[]> {
   const found = await pollQueue.getJobSchedulers(0, -1);

@@ -30,7 +30,7 @@ describe('the log of results given up', () => {
         jobId: 'sink-mqtt|1',
         sink: 'mqtt',
         ageMs: 61_000,
-        msg: 'gave up on a result not delivered within SINK_MAX_AGE_MS (60000 ms): its job failed',
+        msg: 'gave up on a result not delivered within SINK_MAX_AGE_MS (60000 ms)',
       },
     ]);
   });

@@ -2,7 +2,7 @@ import type { Logger } from '@qsm/logging';
 
 export interface GiveUpLog {
   /** One result given up: counted at once, logged at once or in the next summary line. */
-  record(jobId: string | undefined, ageMs: number): void;
+  record(jobId: string | undefined, ageMs?: number): void;
   /** Logs what is not logged yet (at shutdown). */
   flush(): void;
 }
@@ -34,7 +34,7 @@ export function createGiveUpLog(
     if (unlogged === 0) return;
     logger.error(
       { sink, results: unlogged },
-      `gave up on ${unlogged} more results not delivered within SINK_MAX_AGE_MS (${maxAgeMs} ms)`,
+      `gave up on ${unlogged} more result${unlogged === 1 ? '' : 's'} not delivered within SINK_MAX_AGE_MS (${maxAgeMs} ms)`,
     );
     unlogged = 0;
     quietUntil = Date.now() + everyMs;
@@ -46,7 +46,7 @@ export function createGiveUpLog(
       if (!timer && Date.now() >= quietUntil) {
         logger.error(
           { jobId, sink, ageMs },
-          `gave up on a result not delivered within SINK_MAX_AGE_MS (${maxAgeMs} ms): its job failed`,
+          `gave up on a result not delivered within SINK_MAX_AGE_MS (${maxAgeMs} ms)`,
         );
         quietUntil = Date.now() + everyMs;
         return;

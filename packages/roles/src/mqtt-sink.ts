@@ -5,9 +5,11 @@ import {
   type Job,
   type MqttSinkJob,
   mqttSinkJobSchema,
+  openQueue,
   PermanentJobError,
   QUEUE,
   RetryableJobError,
+  removeExpiredJobs,
   startWorker,
 } from '@qsm/queues';
 import { deliveryLatencyMetric, mqttSinkMetrics } from './metrics.js';
@@ -118,14 +120,35 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
     onError: (error) => logger.debug({ err: error }, 'mqtt sink worker error'),
   });
 
+  // While the broker is away the worker takes nothing, and results would pile up in Redis for as long as
+  // the outage lasts: those past SINK_MAX_AGE_MS (given up when taken anyway) are removed as they expire.
+  const queue = openQueue(context.queues, QUEUE.mqtt);
+  const sweepEveryMs = Math.min(60_000, Math.max(1000, Math.round(env.SINK_MAX_AGE_MS / 10)));
+  let sweeper: NodeJS.Timeout | undefined;
+  let sweeping = false;
+  const removeExpired = async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      for (const id of await removeExpiredJobs(queue, env.SINK_MAX_AGE_MS)) retries.givenUp.record(id);
+    } catch (error) {
+      logger.debug({ err: error }, 'removing expired MQTT results failed; trying again later');
+    } finally {
+      sweeping = false;
+    }
+  };
+
   // Taking no new jobs while the broker is away keeps the snapshots of each topic in order.
   publisher.onStateChange((connected, detail) => {
     if (connected) {
       state.up(detail);
+      clearInterval(sweeper);
+      sweeper = undefined;
       worker.resume();
     } else {
       state.down(detail);
       void worker.pause(true).catch(() => {});
+      sweeper ??= setInterval(() => void removeExpired(), sweepEveryMs);
     }
   });
 
@@ -148,7 +171,9 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
       settings = next;
     },
     async stop() {
+      clearInterval(sweeper);
       await worker.close();
+      await queue.close();
       retries.givenUp.flush();
       await publisher.close();
     },
