@@ -76,6 +76,7 @@ describe('the InfluxDB sink, InfluxDB away for longer than SINK_MAX_AGE_MS', () 
     // One line names the first result; the others, given up within seconds of it, are one summary line
     // (said at the latest when the sink stops).
     expect(await sink.stop()).toBe(0);
+    expect(sink.lines.filter((l) => l.includes('influxdb unavailable'))).toHaveLength(1);
     const givenUp = sink.lines.filter((l) => l.includes('gave up on'));
     expect(givenUp).toHaveLength(2);
     expect(givenUp[0]).toContain('gave up on a result not delivered within SINK_MAX_AGE_MS (3000 ms)');
