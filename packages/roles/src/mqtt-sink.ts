@@ -14,7 +14,7 @@ import {
 } from '@qsm/queues';
 import { deliveryLatencyMetric, mqttSinkMetrics } from './metrics.js';
 import type { RoleContext, RunningRole } from './role.js';
-import { createSinkRetries } from './sink-backoff.js';
+import { createSinkRetries } from './sink-retries.js';
 import { createStateLog } from './state-log.js';
 import { createTopicSequencer } from './topic-sequencer.js';
 
