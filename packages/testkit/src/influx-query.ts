@@ -7,16 +7,23 @@ export interface InfluxSeries {
   values: unknown[][];
 }
 
+interface QueryAnswer {
+  results?: Array<{ series?: InfluxSeries[]; error?: string }>;
+  error?: string;
+}
+
+/** InfluxDB answers a refused statement with 200 and the error in the body: both count. */
+async function readQueryAnswer(res: Response, q: string): Promise<QueryAnswer> {
+  const body = (await res.json().catch(() => ({ error: `an answer that is not JSON` }))) as QueryAnswer;
+  const error = body.error ?? body.results?.find((r) => r.error)?.error;
+  if (!res.ok || error) throw new Error(`InfluxQL "${q}" failed: ${error ?? res.status}`);
+  return body;
+}
+
 /** Runs InfluxQL against InfluxDB 1.x and returns the series of the first statement (rows as objects via rows()). */
 export async function influxQuery(db: string, q: string, url = services.influxUrl): Promise<InfluxSeries[]> {
   const res = await fetch(`${url}/query?${new URLSearchParams({ db, q, epoch: 'ms' })}`);
-  const body = (await res.json()) as {
-    results?: Array<{ series?: InfluxSeries[]; error?: string }>;
-    error?: string;
-  };
-  const error = body.error ?? body.results?.[0]?.error;
-  if (!res.ok || error) throw new Error(`InfluxQL "${q}" failed: ${error ?? res.status}`);
-  return body.results?.[0]?.series ?? [];
+  return (await readQueryAnswer(res, q)).results?.[0]?.series ?? [];
 }
 
 /** The rows of all series as objects, with the series tags merged in. */
@@ -31,13 +38,7 @@ export function rows(series: InfluxSeries[]): Array<Record<string, unknown>> {
  * when InfluxDB refuses it, so a test never goes on from a setup step that silently did not happen.
  */
 export async function influxCommand(q: string, url = services.influxUrl): Promise<void> {
-  const res = await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q }) });
-  const body = (await res.json().catch(() => ({}))) as {
-    results?: Array<{ error?: string }>;
-    error?: string;
-  };
-  const error = body.error ?? body.results?.find((r) => r.error)?.error;
-  if (!res.ok || error) throw new Error(`InfluxQL "${q}" failed: ${error ?? res.status}`);
+  await readQueryAnswer(await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q }) }), q);
 }
 
 /** Writes line protocol as a test's own seed data; throws unless InfluxDB took every point (204). */

@@ -32,7 +32,6 @@ let sink: RunningApp;
 let redis: Redis;
 let delivery: ReturnType<typeof createResultDelivery>;
 
-const result = pollResult;
 const send = (r: PollResult) => sendResults(delivery, QUEUE.mqtt, [r]);
 
 beforeAll(async () => {
@@ -63,24 +62,24 @@ afterAll(async () => {
 describe('the MQTT sink', () => {
   it("publishes the session array to Butler SOS's topic with QoS 1", async () => {
     const subscriber = await collectMqtt(`${baseTopic}#`, broker.url);
-    await send(result('/hdr', t0 + 1000, ['anna', 'bob']));
+    await send(pollResult('/hdr', t0 + 1000, ['anna', 'bob']));
     await waitUntil(() => subscriber.messages.length === 1, 'one message');
     const [message] = subscriber.messages;
     expect(message?.topic).toBe(`${baseTopic}sense1.lab/usersession/hdr`);
     expect(message?.qos).toBe(1);
     expect(message?.retain).toBe(false);
-    expect(JSON.parse(message!.payload)).toEqual(result('/hdr', t0 + 1000, ['anna', 'bob']).sessions);
+    expect(JSON.parse(message!.payload)).toEqual(pollResult('/hdr', t0 + 1000, ['anna', 'bob']).sessions);
     expect(message?.payload).toBe(
-      JSON.stringify(result('/hdr', t0 + 1000, ['anna', 'bob']).sessions, null, 2),
+      JSON.stringify(pollResult('/hdr', t0 + 1000, ['anna', 'bob']).sessions, null, 2),
     );
     await subscriber.close();
   });
 
   it('never publishes a snapshot older than one already published on its topic', async () => {
     const subscriber = await collectMqtt(`${baseTopic}#`, broker.url);
-    await send(result('/order', t0 + 5000, ['new']));
+    await send(pollResult('/order', t0 + 5000, ['new']));
     await waitUntil(() => subscriber.messages.length === 1, 'the newer snapshot');
-    await send(result('/order', t0 + 4000, ['old']));
+    await send(pollResult('/order', t0 + 4000, ['old']));
     await waitUntil(
       async () => metricValue(await sink.metrics(), 'qsm_mqtt_snapshots_superseded_total') >= 1,
       'superseded count',
@@ -91,7 +90,7 @@ describe('the MQTT sink', () => {
 
   it('keeps topics valid when a virtual proxy prefix contains MQTT wildcards', async () => {
     const subscriber = await collectMqtt(`${baseTopic}#`, broker.url);
-    await send(result('/a+b#c', t0 + 1000, ['x']));
+    await send(pollResult('/a+b#c', t0 + 1000, ['x']));
     await waitUntil(() => subscriber.messages.length === 1, 'the message');
     expect(subscriber.messages[0]?.topic).toBe(`${baseTopic}sense1.lab/usersession/a%2Bb%23c`);
     await subscriber.close();
@@ -104,7 +103,7 @@ describe('the MQTT sink', () => {
     await broker.stop();
     await waitUntil(async () => (await sink.ready()).status === 503, 'unready while the broker is away');
     const now = Date.now();
-    for (let i = 1; i <= 5; i++) await send(result('/outage', now + i, [`user${i}`]));
+    for (let i = 1; i <= 5; i++) await send(pollResult('/outage', now + i, [`user${i}`]));
     await new Promise((r) => setTimeout(r, 3000));
     await broker.restart();
     await waitUntil(() => subscriber.messages.length >= 1, 'messages after the outage', {
@@ -126,14 +125,14 @@ describe('the MQTT sink', () => {
   it('gives up a result older than SINK_MAX_AGE_MS (a broker away for longer) instead of publishing it as current', async () => {
     const subscriber = await collectMqtt(`${baseTopic}#`, broker.url);
     const dayAndMore = 24 * 3600 * 1000 + 60_000;
-    const stale = result('/stale', Date.now() - dayAndMore, ['yesterday']);
+    const stale = pollResult('/stale', Date.now() - dayAndMore, ['yesterday']);
     await send(stale);
     await waitUntil(
       async () =>
         metricValue(await sink.metrics(), 'qsm_sink_results_given_up_total', { sink: 'mqtt' }) === 1,
       'the stale result given up',
     );
-    await send(result('/stale', Date.now(), ['now']));
+    await send(pollResult('/stale', Date.now(), ['now']));
     await waitUntil(() => subscriber.messages.length === 1, 'the current snapshot');
     expect(subscriber.messages.map((m) => JSON.parse(m.payload)[0].UserId)).toEqual(['now']);
 
