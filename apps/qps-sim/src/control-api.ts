@@ -10,12 +10,17 @@ export interface ControlState {
   step(count: number): void;
 }
 
-const sessionSchema = z.looseObject({
+/*
+ * A session is served as the test gives it: QPS's own PascalCase, with Attributes [] when left out, or
+ * any other object, as a look-alike might serve it (camelCase names, nulls, odd attributes).
+ */
+const qpsSessionSchema = z.looseObject({
   UserDirectory: z.string(),
   UserId: z.string(),
   SessionId: z.string(),
   Attributes: z.array(z.record(z.string(), z.string())).default([]),
 });
+const sessionSchema = z.union([qpsSessionSchema, z.record(z.string(), z.unknown())]);
 
 /**
  * Plain HTTP on 127.0.0.1 for tests and benchmarks: read request counts, set a proxy's exact sessions,

@@ -1,4 +1,5 @@
 import { Point } from '@influxdata/influxdb-client';
+import { sessionIdentity } from '@qsm/qps';
 import type { PollResult } from '@qsm/queues';
 import { describe, expect, it } from 'vitest';
 import { toLineProtocol } from './line-protocol.js';
@@ -22,8 +23,9 @@ function linesThroughPoint(result: PollResult, version: InfluxVersion, hashKey?:
     for (const [name, value] of tags) point.tag(name, value);
     return point;
   };
-  const n = result.sessions.length;
-  const users = uniqueUserList(result.sessions);
+  const sessions = result.sessions.map((s) => sessionIdentity(s)!);
+  const n = sessions.length;
+  const users = uniqueUserList(sessions);
   const count = (p: Point) =>
     version === 2 ? p.uintField('session_count', n) : p.intField('session_count', n);
   const summary = count(withTags('user_session_summary')).stringField('session_user_id_list', users);
@@ -31,14 +33,14 @@ function linesThroughPoint(result: PollResult, version: InfluxVersion, hashKey?:
   if (version !== 1) count(list);
   list.stringField('session_user_id_list', users);
   const hash = hashKey ? sessionIdHasher(hashKey) : (id: string) => id;
-  const details = result.sessions.map((s) =>
+  const details = sessions.map((s) =>
     withTags('user_session_details')
-      .tag('user_session_id', tagValue(hash(s.SessionId)))
-      .tag('user_session_user_directory', tagValue(s.UserDirectory))
-      .tag('user_session_user_id', tagValue(s.UserId))
-      .stringField('session_id', hash(s.SessionId))
-      .stringField('user_directory', s.UserDirectory)
-      .stringField('user_id', s.UserId),
+      .tag('user_session_id', tagValue(hash(s.sessionId)))
+      .tag('user_session_user_directory', tagValue(s.directory))
+      .tag('user_session_user_id', tagValue(s.userId))
+      .stringField('session_id', hash(s.sessionId))
+      .stringField('user_directory', s.directory)
+      .stringField('user_id', s.userId),
   );
   return toLineProtocol([summary, list, ...details]);
 }

@@ -1,3 +1,4 @@
+import { sessionIdentity } from '@qsm/qps';
 import type { PollResult } from '@qsm/queues';
 import { describe, expect, it } from 'vitest';
 import { buildSessionLines, sessionIdHasher, uniqueUserList } from './session-lines.js';
@@ -41,6 +42,17 @@ describe('points for InfluxDB 1.x', () => {
       details('s2', 'LAB', 'anna'),
       details('s3', 'LAB', 'goran'),
     ]);
+  });
+
+  it("are the same when QPS names the fields in the OpenAPI's camelCase", () => {
+    const camel = sessions.map((s) => ({
+      userDirectory: s.UserDirectory,
+      userId: s.UserId,
+      sessionId: s.SessionId,
+    }));
+    expect(buildSessionLines(result(camel), { version: 1, excludeUser: [] })).toEqual(
+      buildSessionLines(result(sessions), { version: 1, excludeUser: [] }),
+    );
   });
 
   it('keep the default virtual proxy as "/" (never an empty tag)', () => {
@@ -136,7 +148,7 @@ describe('hostile identities', () => {
   });
 
   it('make the user list from the raw values', () => {
-    expect(uniqueUserList(hostile)).toBe(
+    expect(uniqueUserList(hostile.map((s) => sessionIdentity(s)!))).toBe(
       'dir with space\\user,with=comma,dir"quote\\back\\slash,LAB\\new\nline\ttab,\\😀 ünï,LAB\\trailing\\',
     );
   });

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { ExcludedUser } from '@qsm/config';
+import { type SessionIdentity, sessionIdentity } from '@qsm/qps';
 import type { PollResult } from '@qsm/queues';
 import { createBlacklist } from './blacklist.js';
 import { lineTemplate, quotedField } from './line-template.js';
@@ -38,7 +39,7 @@ export function buildSessionLineGroups(
   options: SessionPointOptions,
 ): { aggregates: string[]; details: string[] } {
   const excluded = createBlacklist(options.excludeUser);
-  const sessions = result.sessions.filter((s) => !excluded(s));
+  const sessions = identitiesOf(result).filter((s) => !excluded(s));
   const tags = proxyTags(result);
   const time = String(result.polledAt);
   const count = `session_count=${sessions.length}${options.version === 2 ? 'u' : 'i'}`;
@@ -52,11 +53,11 @@ export function buildSessionLineGroups(
   const detail = lineTemplate(tags, DETAIL_TAGS);
   const hash = options.sessionIdHashKey ? sessionIdHasher(options.sessionIdHashKey) : undefined;
   const details = sessions.map((session) => {
-    const sessionId = hash ? hash(session.SessionId) : session.SessionId;
+    const sessionId = hash ? hash(session.sessionId) : session.sessionId;
     return detail(
       'user_session_details',
-      [tagValue(sessionId), tagValue(session.UserDirectory), tagValue(session.UserId)],
-      `session_id=${quotedField(sessionId)},user_directory=${quotedField(session.UserDirectory)},user_id=${quotedField(session.UserId)}`,
+      [tagValue(sessionId), tagValue(session.directory), tagValue(session.userId)],
+      `session_id=${quotedField(sessionId)},user_directory=${quotedField(session.directory)},user_id=${quotedField(session.userId)}`,
       time,
     );
   });
@@ -80,8 +81,23 @@ export function proxyTags(result: PollResult): Record<string, string> {
 }
 
 /** `LAB\goran,LAB\anna`: unique `directory\userId`, first-seen order, no spaces, "" when nobody is connected. */
-export function uniqueUserList(sessions: ReadonlyArray<{ UserDirectory: string; UserId: string }>): string {
-  return [...new Set(sessions.map((s) => `${s.UserDirectory}\\${s.UserId}`))].join(',');
+export function uniqueUserList(
+  sessions: ReadonlyArray<Pick<SessionIdentity, 'directory' | 'userId'>>,
+): string {
+  return [...new Set(sessions.map((s) => `${s.directory}\\${s.userId}`))].join(',');
+}
+
+/**
+ * Who each session of a result belongs to. The job's schema let in only sessions that have an identity, so
+ * a session without one cannot get here; were it to, it would not be counted rather than counted as nobody.
+ */
+function identitiesOf(result: PollResult): SessionIdentity[] {
+  const identities: SessionIdentity[] = [];
+  for (const session of result.sessions) {
+    const identity = sessionIdentity(session);
+    if (identity) identities.push(identity);
+  }
+  return identities;
 }
 
 /**

@@ -3,8 +3,15 @@ export {
   createCertificateStore,
   type LoadedCertificates,
 } from './certificate-store.js';
-export { InvalidSessionListError, parseSessions, type QpsSession } from './parse-sessions.js';
+export { InvalidSessionListError, parseSessions } from './parse-sessions.js';
 export { createQpsClient, type QpsClient, type QpsClientOptions, type SessionList } from './qps-client.js';
 export { isQpsError, QpsError, type QpsErrorCategory, type QpsErrorDetails } from './qps-error.js';
+export {
+  describeValue,
+  type QpsSession,
+  type SessionIdentity,
+  sessionIdentity,
+  sessionProblem,
+} from './session-identity.js';
 export { buildSessionUrl, withoutQuery } from './session-url.js';
 export { createXrfkey } from './xrfkey.js';

@@ -23,13 +23,24 @@ describe('parseSessions', () => {
     expect(parseSessions(body)).toEqual([{ UserDirectory: 'LAB', UserId: 'anna', SessionId: 's1' }]);
   });
 
-  it("reads Qlik's camelCase rendering as the PascalCase names", () => {
-    const body = JSON.stringify([
-      { userDirectory: 'LAB', userId: 'goran', sessionId: 's2', userName: 'Göran' },
-    ]);
-    expect(parseSessions(body)).toEqual([
-      { UserDirectory: 'LAB', UserId: 'goran', SessionId: 's2', UserName: 'Göran' },
-    ]);
+  it("accepts Qlik's camelCase rendering and keeps its names as served (MQTT publishes them so)", () => {
+    const served = [
+      { userDirectory: 'LAB', userId: 'goran', sessionId: 's2', userName: 'Göran', attributes: [] },
+    ];
+    expect(parseSessions(JSON.stringify(served))).toEqual(served);
+  });
+
+  it('keeps null attributes, attributes of any shape and null user names as served', () => {
+    const served = [
+      { UserDirectory: 'LAB', UserId: 'a', SessionId: 's1', Attributes: null, UserName: null },
+      {
+        UserDirectory: 'LAB',
+        UserId: 'b',
+        SessionId: 's2',
+        Attributes: ['Group=Sales', null, { Email: '' }],
+      },
+    ];
+    expect(parseSessions(JSON.stringify(served))).toEqual(served);
   });
 
   it.each([
@@ -47,7 +58,12 @@ describe('parseSessions', () => {
       '[{"UserDirectory":"LAB","UserId":7,"SessionId":"x"}]',
       /UserId must be a string, got number 7/,
     ],
-    ['a list item that is not an object', '[1]', /session \[0\] must be an object/],
+    ['a list item that is not an object', '[1]', /session \[0\]: must be an object, got number 1/],
+    [
+      'a camelCase session without sessionId',
+      '[{"userDirectory":"LAB","userId":"a"}]',
+      /session \[0\]: SessionId must be a string, got nothing/,
+    ],
     [
       'Attributes that are not a list',
       '[{"UserDirectory":"L","UserId":"u","SessionId":"s","Attributes":"x"}]',

@@ -1,16 +1,4 @@
-/** One proxy session as QPS lists it (PascalCase on the wire; Qlik's OpenAPI renders camelCase). */
-export interface QpsSession {
-  UserDirectory: string;
-  UserId: string;
-  SessionId: string;
-  Attributes?: Array<Record<string, unknown>>;
-  UserName?: string;
-  /** Fields this product does not know are passed on untouched (MQTT carries them). */
-  [field: string]: unknown;
-}
-
-const KNOWN = ['UserDirectory', 'UserId', 'SessionId', 'Attributes', 'UserName'] as const;
-const BY_LOWER = new Map<string, (typeof KNOWN)[number]>(KNOWN.map((k) => [k.toLowerCase(), k]));
+import { describeValue, type QpsSession, sessionProblem } from './session-identity.js';
 
 /**
  * Thrown by parseSessions; the QPS client turns it into an `invalid_response` QpsError. `retryable` is
@@ -50,57 +38,12 @@ export function parseSessions(text: string): QpsSession[] {
     );
   }
   if (!Array.isArray(data)) {
-    throw new InvalidSessionListError(`expected a JSON array of sessions, got ${describe(data)}`);
+    throw new InvalidSessionListError(`expected a JSON array of sessions, got ${describeValue(data)}`);
   }
-  const sessions: QpsSession[] = new Array(data.length);
-  for (let i = 0; i < data.length; i++) sessions[i] = toSession(data[i], i);
-  return sessions;
-}
-
-function toSession(item: unknown, index: number): QpsSession {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-    throw new InvalidSessionListError(`session [${index}] must be an object, got ${describe(item)}`);
+  for (let i = 0; i < data.length; i++) {
+    const problem = sessionProblem(data[i]);
+    if (problem) throw new InvalidSessionListError(`session [${i}]: ${problem}`);
   }
-  // QPS answers in PascalCase: then the object is used as it is (thousands of sessions per second).
-  const pascal = item as Record<string, unknown>;
-  const session: Record<string, unknown> =
-    typeof pascal.UserDirectory === 'string' &&
-    typeof pascal.UserId === 'string' &&
-    typeof pascal.SessionId === 'string'
-      ? pascal
-      : renameKnownFields(pascal);
-  for (const field of ['UserDirectory', 'UserId', 'SessionId'] as const) {
-    if (typeof session[field] !== 'string') {
-      throw new InvalidSessionListError(
-        `session [${index}]: ${field} must be a string, got ${describe(session[field])}`,
-      );
-    }
-  }
-  if (session.Attributes === null) delete session.Attributes;
-  else if (session.Attributes !== undefined && !Array.isArray(session.Attributes)) {
-    throw new InvalidSessionListError(
-      `session [${index}]: Attributes must be a list, got ${describe(session.Attributes)}`,
-    );
-  }
-  if (session.UserName !== undefined && session.UserName !== null && typeof session.UserName !== 'string') {
-    throw new InvalidSessionListError(
-      `session [${index}]: UserName must be a string, got ${describe(session.UserName)}`,
-    );
-  }
-  return session as QpsSession;
-}
-
-function renameKnownFields(item: Record<string, unknown>): Record<string, unknown> {
-  const session: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(item)) session[BY_LOWER.get(key.toLowerCase()) ?? key] = value;
-  return session;
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 40))})`;
-  return `${typeof value} ${String(value)}`;
+  // Kept exactly as served (field names in their case, unknown fields, nulls): MQTT publishes them so.
+  return data as QpsSession[];
 }

@@ -4,8 +4,9 @@ import { type CertificateSettings, isTemplatePlaceholder, type ServerSettings } 
 import { type CertificateStore, createCertificateStore } from './certificate-store.js';
 import { classifyHttpStatus, classifyTransportFailure } from './classify-failure.js';
 import { DeadlineError, type HttpsAnswer, httpsGet } from './https-get.js';
-import { InvalidSessionListError, parseSessions, type QpsSession } from './parse-sessions.js';
+import { InvalidSessionListError, parseSessions } from './parse-sessions.js';
 import { QpsError } from './qps-error.js';
+import type { QpsSession } from './session-identity.js';
 import { buildSessionUrl, withoutQuery } from './session-url.js';
 import { createXrfkey } from './xrfkey.js';
 

@@ -1,3 +1,4 @@
+import { type QpsSession, sessionProblem } from '@qsm/qps';
 import { z } from 'zod';
 
 /*
@@ -23,12 +24,10 @@ export const pollJobSchema = z.object({
 });
 export type PollJobData = z.output<typeof pollJobSchema>;
 
-export const sessionSchema = z.looseObject({
-  UserDirectory: z.string(),
-  UserId: z.string(),
-  SessionId: z.string(),
-  Attributes: z.array(z.record(z.string(), z.unknown())).optional(),
-  UserName: z.string().nullish(),
+/** A session as QPS served it (either case of field names, unknown fields kept): the poller's own check. */
+export const sessionSchema = z.custom<QpsSession>().superRefine((value, ctx) => {
+  const problem = sessionProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
 /** Who was polled: what every destination needs to tag a result, copied from the config at poll time. */

@@ -24,6 +24,7 @@ export { cpuDelta, type ProcessStats, processStats, statsOf } from './process-st
 export { cleanupRedisPrefix } from './redis-cleanup.js';
 export { services } from './services.js';
 export {
+  type LookAlikeSession,
   type SimFault,
   type SimProxyState,
   type SimSessionInput,

@@ -9,6 +9,9 @@ export interface SimSessionInput {
   Attributes?: Array<Record<string, string>>;
 }
 
+/** A session as a QPS look-alike may serve it: any object, served exactly as given. */
+export type LookAlikeSession = Record<string, unknown>;
+
 export interface SimFault {
   mode:
     | 'ok'
@@ -59,7 +62,11 @@ export interface Simulator {
   state(): Promise<SimState>;
   proxyState(server: string, prefix: string): Promise<SimProxyState>;
   sessions(server: string, prefix: string): Promise<SimSessionInput[]>;
-  setSessions(server: string, prefix: string, sessions: SimSessionInput[]): Promise<void>;
+  setSessions(
+    server: string,
+    prefix: string,
+    sessions: ReadonlyArray<SimSessionInput | LookAlikeSession>,
+  ): Promise<void>;
   setFault(server: string, prefix: string, fault: SimFault | undefined): Promise<void>;
   setGlobalFault(fault: SimFault | undefined): Promise<void>;
   setLatency(server: string, prefix: string, latencyMs: number): Promise<void>;

@@ -4,6 +4,7 @@ import {
   collectMqtt,
   dropInfluxDatabase,
   influxQuery,
+  type LookAlikeSession,
   type MqttCollector,
   metricValue,
   type RunningApp,
@@ -36,7 +37,7 @@ const session = (UserDirectory: string, UserId: string, SessionId: string): SimS
   SessionId,
   Attributes: [{ Group: 'Sales' }],
 });
-const SESSIONS: Record<string, SimSessionInput[]> = {
+const SESSIONS: Record<string, Array<SimSessionInput | LookAlikeSession>> = {
   'sense1 /': [
     session('LAB', 'anna', 'a-1'),
     session('LAB', 'svc-monitor', 'bot-1'),
@@ -48,6 +49,11 @@ const SESSIONS: Record<string, SimSessionInput[]> = {
     session('LAB', 'anna', 'a-3'),
   ],
   'sense2 /sales': [session('LAB', 'dave', 'd-1'), session('dir with space', 'user,with=comma', 'h-1')],
+  // A look-alike that follows Qlik's OpenAPI rendering: camelCase names, nulls, attributes of any shape.
+  'sense2 /openapi': [
+    { userDirectory: 'LAB', userId: 'erik', sessionId: 'e-1', userName: 'Erik', attributes: null },
+    { userDirectory: 'LAB', userId: 'svc-monitor', sessionId: 'bot-3', attributes: ['Group=Ops', null] },
+  ],
 };
 
 let certs: CertificateSet;
@@ -63,7 +69,7 @@ beforeAll(async () => {
     '--servers',
     '2',
     '--prefixes',
-    '/,/hdr,/sales',
+    '/,/hdr,/sales,/openapi',
     '--spread-addresses',
     '--churn',
     '0',
@@ -87,7 +93,7 @@ beforeAll(async () => {
       {
         serverName: 'sense2',
         qpsHost: sim.qpsHost('sense2'),
-        virtualProxies: ['/sales'],
+        virtualProxies: ['/sales', '/openapi'],
         serverTags: { server_group: 'DEV' },
       },
     ],
@@ -114,7 +120,7 @@ beforeAll(async () => {
           'SELECT count(session_count) FROM user_session_summary GROUP BY server_name, user_session_virtual_proxy',
         ),
       );
-      return counts.length === 3 && counts.every((c) => Number(c.count) >= 4);
+      return counts.length === 4 && counts.every((c) => Number(c.count) >= 4);
     },
     'four poll results per virtual proxy in InfluxDB',
     { timeoutMs: 30_000, intervalMs: 250 },
@@ -150,6 +156,7 @@ describe('the pipeline against real services', () => {
     expect(byProxy('sense1', '/')).toEqual(['a-1', 'c-1']);
     expect(byProxy('sense1', '/hdr')).toEqual(['a-2', 'a-3']);
     expect(byProxy('sense2', '/sales')).toEqual(['d-1', 'h-1']);
+    expect(byProxy('sense2', '/openapi')).toEqual(['e-1']);
     const users = rows(
       await influxQuery(db, `SELECT * FROM user_session_details WHERE session_id = 'h-1' LIMIT 1`),
     )[0];
@@ -160,6 +167,10 @@ describe('the pipeline against real services', () => {
       user_session_user_id: 'user,with=comma',
       user_session_id: 'h-1',
     });
+    const camel = rows(
+      await influxQuery(db, `SELECT * FROM user_session_details WHERE session_id = 'e-1' LIMIT 1`),
+    )[0];
+    expect(camel).toMatchObject({ user_directory: 'LAB', user_id: 'erik', user_session_user_id: 'erik' });
   });
 
   it('counts sessions and lists users without the blacklisted user', async () => {
@@ -180,6 +191,7 @@ describe('the pipeline against real services', () => {
       session_count: 2,
       session_user_id_list: 'LAB\\dave,dir with space\\user,with=comma',
     });
+    expect(of('sense2', '/openapi')).toMatchObject({ session_count: 1, session_user_id_list: 'LAB\\erik' });
     const bot = rows(
       await influxQuery(
         db,
@@ -227,11 +239,12 @@ describe('the pipeline against real services', () => {
     });
   });
 
-  it('publishes every session, the blacklisted user included, to the Butler SOS topics', () => {
+  it('publishes every session as served, the blacklisted user included, to the Butler SOS topics', () => {
     const topics = {
       'sense1 /': `${baseTopic}127.0.0.1/usersession/`,
       'sense1 /hdr': `${baseTopic}127.0.0.1/usersession/hdr`,
       'sense2 /sales': `${baseTopic}127.0.0.2/usersession/sales`,
+      'sense2 /openapi': `${baseTopic}127.0.0.2/usersession/openapi`,
     };
     expect(new Set(mqtt.messages.map((m) => m.topic))).toEqual(new Set(Object.values(topics)));
     for (const [key, topic] of Object.entries(topics)) {
