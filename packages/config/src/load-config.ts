@@ -73,7 +73,9 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): LoadedC
 /** Validates the text of a Butler SOS config file; `configFile` names it in errors and anchors relative paths. */
 export function parseConfig(source: string, configFile: string, options: LoadOptions = {}): LoadedConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // As Butler SOS's parser (js-yaml, through node-config) reads it: duplicate keys are errors, and merge
+  // keys (`<<: *defaults`) merge, which YAML 1.2 leaves to the parser.
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       configFile,

@@ -389,6 +389,44 @@ describe('broken configs', () => {
     );
   });
 
+  it('merges YAML merge keys, as the parser of Butler SOS does, explicit keys winning', () => {
+    const source = `
+Butler-SOS:
+  userSessions: { enableSessionExtract: true, pollingInterval: 10000, excludeUser: [] }
+  cert: { clientCert: c.pem, clientCertKey: k.pem, clientCertCA: r.pem }
+  serversToMonitor:
+    pollingInterval: 30000
+    rejectUnauthorized: true
+    serverTagsDefinition: []
+    servers:
+      - &sense
+        host: sense1.lab:4747
+        serverName: sense1
+        serverDescription: Central node
+        userSessions:
+          enable: true
+          host: sense1.lab:4243
+          virtualProxies: [{ virtualProxy: / }, { virtualProxy: /hdr }]
+        serverTags: null
+        headers: null
+      - <<: *sense
+        host: sense2.lab:4747
+        serverName: sense2
+`;
+    const { settings, warnings } = parseConfig(source, '/x/c.yaml');
+    expect(warnings).toEqual([]);
+    expect(listPollTargets(settings).map((t) => `${t.serverName} ${t.virtualProxy}`)).toEqual([
+      'sense1 /',
+      'sense1 /hdr',
+      'sense2 /',
+      'sense2 /hdr',
+    ]);
+    expect(settings.serversToMonitor.servers[1]).toMatchObject({
+      hostName: 'sense2.lab',
+      serverDescription: 'Central node',
+    });
+  });
+
   it('requires the Butler-SOS root key', () => {
     expect(() => parseConfig('other: 1\n', '/x/c.yaml')).toThrow(/Butler-SOS: required/);
   });
