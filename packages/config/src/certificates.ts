@@ -1,10 +1,23 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { ConfigProblem } from './config-error.js';
 import { isTemplatePlaceholder } from './host-port.js';
 import type { CertificateSettings } from './settings.js';
 
 const AT = 'Butler-SOS.cert';
+
+/**
+ * Where a certificate path of the config points. Butler SOS reads a relative path from its working
+ * directory, so a file found there is that one; otherwise the path is taken as relative to the config
+ * file's folder, which is where it is found when the folder travels with its certificates (a mounted
+ * config directory in a container).
+ */
+export function resolveCertificateFile(file: string, configDir: string, cwd: string = process.cwd()): string {
+  if (path.isAbsolute(file)) return file;
+  const fromWorkingDirectory = path.resolve(cwd, file);
+  return existsSync(fromWorkingDirectory) ? fromWorkingDirectory : path.resolve(configDir, file);
+}
 
 /**
  * Reads Qlik's exported certificate files and tries the key passphrase, so that a wrong path or

@@ -1,4 +1,4 @@
-export { checkCertificateFiles } from './certificates.js';
+export { checkCertificateFiles, resolveCertificateFile } from './certificates.js';
 export { ConfigError, type ConfigProblem, formatPath, formatProblem } from './config-error.js';
 export { configFilePath } from './config-file-path.js';
 export * from './environment.js';

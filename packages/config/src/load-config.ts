@@ -16,7 +16,7 @@ import {
   userSessionsSchema,
   userSessionsSwitchSchema,
 } from './butler-sos-schema.js';
-import { checkCertificateFiles } from './certificates.js';
+import { checkCertificateFiles, resolveCertificateFile } from './certificates.js';
 import { ConfigError, type ConfigProblem, formatPath } from './config-error.js';
 import { hostWithoutPort, isTemplatePlaceholder } from './host-port.js';
 import type {
@@ -293,9 +293,9 @@ function readCert(raw: unknown, baseDir: string, required: boolean, problems: Co
   const cert = check(certSchema, raw, [ROOT, 'cert'], problems);
   if (!cert) return null;
   return {
-    clientCert: path.resolve(baseDir, cert.clientCert),
-    clientCertKey: path.resolve(baseDir, cert.clientCertKey),
-    clientCertCA: path.resolve(baseDir, cert.clientCertCA),
+    clientCert: resolveCertificateFile(cert.clientCert, baseDir),
+    clientCertKey: resolveCertificateFile(cert.clientCertKey, baseDir),
+    clientCertCA: resolveCertificateFile(cert.clientCertCA, baseDir),
     clientCertPassphrase: cert.clientCertPassphrase,
   } satisfies CertificateSettings;
 }

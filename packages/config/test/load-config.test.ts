@@ -1,11 +1,18 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, tempDir, testCertificates } from '@qsm/testkit';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ConfigError, listPollTargets, loadConfigFile, parseConfig, validateConfig } from '../src/index.js';
+import {
+  ConfigError,
+  listPollTargets,
+  loadConfigFile,
+  parseConfig,
+  resolveCertificateFile,
+  validateConfig,
+} from '../src/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TEMPLATE = path.join(here, 'fixtures', 'butler-sos-production_template.yaml');
@@ -463,6 +470,24 @@ describe('certificate files', () => {
     const file = path.join(dir, 'production.yaml');
     writeFileSync(file, stringify(baseConfig()));
     expect(loadConfigFile(file).settings.cert?.clientCertKey).toBe(path.join(dir, 'c', 'client_key.pem'));
+  });
+
+  it('reads a relative certificate path from the working directory first, where Butler SOS reads it', () => {
+    const butlerDir = tempDir('butler-sos-install');
+    mkdirSync(path.join(butlerDir, 'config', 'certificate'), { recursive: true });
+    writeFileSync(path.join(butlerDir, 'config', 'certificate', 'client.pem'), 'x');
+    const configDir = path.join(butlerDir, 'config');
+    expect(resolveCertificateFile('config/certificate/client.pem', configDir, butlerDir)).toBe(
+      path.join(butlerDir, 'config', 'certificate', 'client.pem'),
+    );
+    // Not in the working directory: beside the config file, whether it is there or not.
+    expect(resolveCertificateFile('certificate/client.pem', configDir, butlerDir)).toBe(
+      path.join(configDir, 'certificate', 'client.pem'),
+    );
+    expect(resolveCertificateFile('certificate/root.pem', configDir, butlerDir)).toBe(
+      path.join(configDir, 'certificate', 'root.pem'),
+    );
+    expect(resolveCertificateFile('/etc/qlik/client.pem', configDir, butlerDir)).toBe('/etc/qlik/client.pem');
   });
 
   it('accepts readable files and the right passphrase', async () => {
