@@ -203,7 +203,10 @@ describe('the pipeline against real services', () => {
 
   it("tags every point with Butler SOS's server and proxy tags", async () => {
     const point = rows(
-      await influxQuery(db, `SELECT * FROM user_session_summary WHERE server_name = 'sense2' LIMIT 1`),
+      await influxQuery(
+        db,
+        `SELECT * FROM user_session_summary WHERE server_name = 'sense2' AND user_session_virtual_proxy = '/sales' LIMIT 1`,
+      ),
     )[0];
     expect(point).toMatchObject({
       host: '127.0.0.2',
