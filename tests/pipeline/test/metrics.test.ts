@@ -197,9 +197,14 @@ describe('/readyz', () => {
       await waitUntil(async () => (await app.ready()).status === 200, `${app.name} ready again`, {
         timeoutMs: 20_000,
       });
-      // One line when Redis went away and one when it came back, not one per reconnect attempt.
+      // One line when Redis went away and one when it came back, not one per reconnect attempt. The line
+      // may reach the test's pipe a moment after /readyz has answered.
+      const connected = () => app.lines.filter((l) => l.includes('redis connected')).length;
+      await waitUntil(async () => connected() >= 2, `${app.name} logs that Redis is back`, {
+        timeoutMs: 5000,
+      });
       expect(app.lines.filter((l) => l.includes('redis unavailable')).length).toBe(1);
-      expect(app.lines.filter((l) => l.includes('redis connected')).length).toBe(2);
+      expect(connected()).toBe(2);
     }
     await waitUntil(
       async () => (await sim.proxyState('sense1', '/')).requests > before + 1,
