@@ -8,7 +8,7 @@ export interface RunningProcess {
   readonly lines: string[];
   /** Resolves with the first line matching `predicate` (past lines included). */
   waitForLine(predicate: (line: string) => boolean, timeoutMs?: number): Promise<string>;
-  /** Resolves with the exit code (or the signal name) once the process has exited. */
+  /** Resolves with the exit code (or the signal name) once the process has exited and its output is read. */
   readonly exited: Promise<number | string>;
   /** Sends `signal` and waits for the exit; SIGKILL after `timeoutMs`. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string>;
@@ -48,7 +48,17 @@ export function startProcess(
   if (child.stdout) createInterface({ input: child.stdout }).on('line', onLine);
   if (child.stderr) createInterface({ input: child.stderr }).on('line', onLine);
   const exited = new Promise<number | string>((resolve) => {
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
+    const closed = new Promise<void>((done) => child.once('close', () => done()));
+    child.once('exit', (code, signal) => {
+      // The exit counts once the last lines in the pipes are read (a test checks them right after a stop),
+      // but a grandchild that holds the pipes open does not hold it up for long.
+      const result = code ?? signal ?? -1;
+      const timer = setTimeout(() => resolve(result), 2000);
+      void closed.then(() => {
+        clearTimeout(timer);
+        resolve(result);
+      });
+    });
   });
 
   const proc: RunningProcess = {
