@@ -116,6 +116,8 @@ export function createMqttPublisher(settings: MqttConnectionSettings, timeoutMs:
       listeners.push(listener);
     },
     async close() {
+      // Closing is not an outage: nobody is told that the connection went.
+      listeners.length = 0;
       await client.endAsync(false).catch(() => client.end(true));
     },
   };

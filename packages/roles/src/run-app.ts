@@ -113,7 +113,7 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
   }
 
   const connection = createRedisConnection(env.REDIS_URL, definition.connection, `qsm-${definition.role}`);
-  onRedisStateChange(connection, (state, detail) => {
+  const stopWatchingRedis = onRedisStateChange(connection, (state, detail) => {
     if (state === 'up') {
       logger.info({ redis: redactUrl(env.REDIS_URL) }, 'redis connected');
       // Checked at every connect: the Redis that comes back after an outage may not be the one that left.
@@ -189,6 +189,8 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
       stopWatching();
       for (const role of [...roles].reverse()) await role.stop();
       await ops.close();
+      // Our own quit is not an outage: no "redis unavailable" line on a clean stop.
+      stopWatchingRedis();
       await connection.quit().catch(() => connection.disconnect());
     },
   });

@@ -220,13 +220,16 @@ describe('shutting down', () => {
   });
 
   it.each(['scheduler', 'influx-sink', 'mqtt-sink'] as const)(
-    '%s exits 0 on SIGTERM and on SIGINT',
+    '%s exits 0 on SIGTERM and on SIGINT, without reporting its own disconnects as outages',
     async (app) => {
       const { prefix, configFile } = setup(`stop_${app.replace('-', '_')}`);
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         const running = await startApp(app, { configFile, prefix, name: `${app}-${signal}` });
+        await waitUntil(async () => (await running.ready()).status === 200, `${app} ready`);
         expect(await running.stop(signal)).toBe(0);
         expect(running.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+        // Operators alert on these lines: a deploy must not look like Redis or the broker going away.
+        expect(running.lines.filter((l) => l.includes('unavailable'))).toEqual([]);
       }
     },
   );
