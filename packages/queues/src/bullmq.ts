@@ -178,6 +178,15 @@ export interface WorkerSettings<T> {
   options?: Partial<WorkerOptions>;
 }
 
+/**
+ * Stops a worker taking jobs and waits for the ones in hand, whose results need Redis to be kept. While
+ * Redis is away they cannot be completed anyway: the worker closes at once, and their locks expire into
+ * retries once Redis is back, instead of the app waiting out its shutdown deadline.
+ */
+export function closeWorker(worker: Worker, connection: Redis): Promise<void> {
+  return worker.close(connection.status !== 'ready');
+}
+
 export function startWorker<T>(settings: WorkerSettings<T>): Worker<T> {
   // BullMQ builds the controller only for a processor that declares the third (signal) parameter.
   const processor = settings.abortable

@@ -8,6 +8,7 @@ import {
   toLineProtocol,
 } from '@qsm/influx';
 import {
+  closeWorker,
   type InfluxSinkJob,
   influxSinkJobSchema,
   type Job,
@@ -149,7 +150,7 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
       settings = next;
     },
     async stop() {
-      const closing = worker.close();
+      const closing = closeWorker(worker, context.queues.connection);
       await batcher.flush();
       await closing;
       retries.givenUp.flush();

@@ -1,6 +1,7 @@
 import type { MqttSinkEnv, Settings } from '@qsm/config';
 import { buildSessionPayload, buildSessionTopic, createMqttPublisher, MqttPublishError } from '@qsm/mqtt';
 import {
+  closeWorker,
   createPublishedSnapshots,
   type Job,
   type MqttSinkJob,
@@ -173,7 +174,7 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
     },
     async stop() {
       clearInterval(sweeper);
-      await worker.close();
+      await closeWorker(worker, context.queues.connection);
       await queue.close();
       retries.givenUp.flush();
       await publisher.close();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { findServer, type PollerEnv, type ServerSettings, type Settings } from '@qsm/config';
 import { createQpsClient, isQpsError, type QpsClient, type QpsError } from '@qsm/qps';
 import {
+  closeWorker,
   createPollLock,
   createResultDelivery,
   createSessionCounts,
@@ -214,7 +215,7 @@ export async function startPoller(context: RoleContext, env: PollerEnv): Promise
         () => worker.cancelAllJobs('shutting down'),
         Math.max(0, context.shutdownTimeoutMs - 2000),
       );
-      await worker.close();
+      await closeWorker(worker, context.queues.connection);
       clearTimeout(abort);
       await delivery.close();
       qps.close();

@@ -152,17 +152,40 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     workerLockMs: env.WORKER_LOCK_DURATION_MS,
   };
+  // Signals are handled from here on: a stop that comes while the roles are still starting (Redis away,
+  // so the first commands wait) is a clean stop, not a kill.
+  let stopping = false;
+  let stopWatching: () => void = () => {};
+  const stop = handleShutdownSignals({
+    logger,
+    timeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    async stop() {
+      stopping = true;
+      stopWatching();
+      for (const role of [...roles].reverse()) await role.stop();
+      await ops.close();
+      // Our own quit is not an outage: no "redis unavailable" line on a clean stop.
+      stopWatchingRedis();
+      // QUIT waits for Redis's answer; while Redis is away there is nobody to wait for.
+      if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
+      else connection.disconnect();
+    },
+  });
+
   try {
     roles =
       definition.config === 'required'
         ? await definition.start({ ...base, settings: settings! } satisfies RoleContext, env)
         : await definition.start(base, env);
   } catch (error) {
+    if (stopping) return { logger, httpPort: ops.port, stop };
     logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
     await ops.close();
     connection.disconnect();
     return exitNow(1);
   }
+  // Started after a stop began: the process is on its way out.
+  if (stopping) return { logger, httpPort: ops.port, stop };
 
   const reload = async (file: string, reason: string) => {
     try {
@@ -179,21 +202,10 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
     }
   };
   const file = configFile;
-  const stopWatching = file ? watchConfigFile(file, () => void reload(file, 'file changed')) : () => {};
-  if (file) process.on('SIGHUP', () => void reload(file, 'SIGHUP'));
-
-  const stop = handleShutdownSignals({
-    logger,
-    timeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-    async stop() {
-      stopWatching();
-      for (const role of [...roles].reverse()) await role.stop();
-      await ops.close();
-      // Our own quit is not an outage: no "redis unavailable" line on a clean stop.
-      stopWatchingRedis();
-      await connection.quit().catch(() => connection.disconnect());
-    },
-  });
+  if (file) {
+    stopWatching = watchConfigFile(file, () => void reload(file, 'file changed'));
+    process.on('SIGHUP', () => void reload(file, 'SIGHUP'));
+  }
 
   logger.info(
     {

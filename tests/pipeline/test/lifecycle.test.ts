@@ -1,9 +1,11 @@
 import type { CertificateSet } from '@qsm/dev-certs';
 import { openQueue, QUEUE } from '@qsm/queues';
 import {
+  appMain,
   cleanupRedisPrefix,
   collectMqtt,
   dropInfluxDatabase,
+  freePort,
   influxQuery,
   processStats,
   type RunningApp,
@@ -12,6 +14,7 @@ import {
   services,
   startApp,
   startOwnRedis,
+  startProcess,
   startSimulator,
   stopAll,
   tempDir,
@@ -218,6 +221,30 @@ describe('shutting down', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(code).not.toBe(0);
   });
+
+  it.each(['scheduler', 'poller', 'influx-sink', 'mqtt-sink', 'all-in-one'] as const)(
+    '%s stops at once and exits 0 on SIGTERM while Redis is away, even before it finished starting',
+    async (app) => {
+      const { prefix, configFile } = setup(`stop_no_redis_${app.replace(/-/g, '_')}`);
+      const closedPort = await freePort();
+      const running = startProcess(`${app}-no-redis`, process.execPath, [appMain(app)], {
+        env: {
+          CONFIG_FILE: configFile,
+          QUEUE_PREFIX: prefix,
+          REDIS_URL: `redis://127.0.0.1:${closedPort}`,
+          HTTP_HOST: '127.0.0.1',
+          HTTP_PORT: '0',
+          LOG_FORMAT: 'json',
+        },
+      });
+      await running.waitForLine((l) => l.includes('redis unavailable'));
+      const started = Date.now();
+      expect(await running.stop('SIGTERM', 10_000)).toBe(0);
+      // Nothing in hand can be completed without Redis: no reason to wait out the shutdown deadline.
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(running.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+    },
+  );
 
   it.each(['scheduler', 'influx-sink', 'mqtt-sink'] as const)(
     '%s exits 0 on SIGTERM and on SIGINT, without reporting its own disconnects as outages',
