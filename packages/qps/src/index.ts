@@ -7,7 +7,6 @@ export { InvalidSessionListError, parseSessions } from './parse-sessions.js';
 export { createQpsClient, type QpsClient, type QpsClientOptions, type SessionList } from './qps-client.js';
 export { isQpsError, QpsError, type QpsErrorCategory, type QpsErrorDetails } from './qps-error.js';
 export {
-  describeValue,
   type QpsSession,
   type SessionIdentity,
   sessionIdentity,
