@@ -17,6 +17,7 @@ import {
   RetryableJobError,
   startWorker,
 } from '@qsm/queues';
+import { startIdleSink } from './idle-sink.js';
 import { deliveryLatencyMetric, influxSinkMetrics } from './metrics.js';
 import type { RoleContext, RunningRole } from './role.js';
 import { createSinkRetries } from './sink-retries.js';
@@ -32,8 +33,7 @@ import { createStateLog } from './state-log.js';
 export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv): Promise<RunningRole> {
   const { logger } = context;
   const influx = context.settings.influxdbConfig;
-  if (!influx.enable)
-    throw new Error('influxdbConfig.enable is false: there is nothing for the InfluxDB sink to do');
+  if (!influx.enable) return startIdleSink(context, 'influx-sink', 'influxdbConfig');
   let settings = context.settings;
   const metrics = influxSinkMetrics(context.registry);
   const delivery = deliveryLatencyMetric(context.registry);

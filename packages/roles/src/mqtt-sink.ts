@@ -13,6 +13,7 @@ import {
   removeExpiredJobs,
   startWorker,
 } from '@qsm/queues';
+import { startIdleSink } from './idle-sink.js';
 import { deliveryLatencyMetric, mqttSinkMetrics } from './metrics.js';
 import type { RoleContext, RunningRole } from './role.js';
 import { createSinkRetries } from './sink-retries.js';
@@ -39,8 +40,7 @@ export function brokerUrl(settings: Settings, env: Pick<MqttSinkEnv, 'MQTT_URL'>
  */
 export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Promise<RunningRole> {
   const { logger } = context;
-  if (!context.settings.mqttConfig.enable)
-    throw new Error('mqttConfig.enable is false: there is nothing for the MQTT sink to do');
+  if (!context.settings.mqttConfig.enable) return startIdleSink(context, 'mqtt-sink', 'mqttConfig');
   let settings = context.settings;
   const metrics = mqttSinkMetrics(context.registry);
   const delivery = deliveryLatencyMetric(context.registry);

@@ -222,6 +222,25 @@ describe('shutting down', () => {
     expect(code).not.toBe(0);
   });
 
+  it.each([
+    ['influx-sink', 'influxdbConfig'],
+    ['mqtt-sink', 'mqttConfig'],
+  ] as const)(
+    '%s idles, ready, when the config switches its destination off (no restart loop)',
+    async (app, section) => {
+      const prefix = uniqueName(`idle_${app.replace('-', '_')}`);
+      prefixes.push(prefix);
+      const configFile = writeButlerConfig(tempDir(`idle-${app}`), {
+        certs,
+        servers: [{ serverName: 'sense1', qpsHost: sim.qpsHost('sense1'), virtualProxies: ['/'] }],
+      });
+      const running = await startApp(app, { configFile, prefix, name: `${app}-idle` });
+      await running.waitForLine((l) => l.includes(`${section}.enable is false`));
+      await waitUntil(async () => (await running.ready()).status === 200, `${app} ready`);
+      expect(await running.stop('SIGTERM')).toBe(0);
+    },
+  );
+
   it.each(['scheduler', 'poller', 'influx-sink', 'mqtt-sink', 'all-in-one'] as const)(
     '%s stops at once and exits 0 on SIGTERM while Redis is away, even before it finished starting',
     async (app) => {
