@@ -14,8 +14,14 @@ export interface QueueContext {
   prefix: string;
 }
 
+/**
+ * A queue handle. Its connection errors are not reported here: the app reports Redis going away and coming
+ * back once each (onRedisStateChange), where an unheard 'error' event would print a stack per reconnect.
+ */
 export function openQueue<T = unknown>(context: QueueContext, name: QueueName): Queue<T> {
-  return new Queue<T>(name, { connection: context.connection, prefix: context.prefix });
+  const queue = new Queue<T>(name, { connection: context.connection, prefix: context.prefix });
+  queue.on('error', () => {});
+  return queue;
 }
 
 /**

@@ -124,7 +124,6 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
   // While the broker is away the worker takes nothing, and results would pile up in Redis for as long as
   // the outage lasts: those past SINK_MAX_AGE_MS (given up when taken anyway) are removed as they expire.
   const queue = openQueue(context.queues, QUEUE.mqtt);
-  queue.on('error', () => {}); // Redis outages are the worker's and the state log's to report
   const sweepEveryMs = Math.min(60_000, Math.max(1000, Math.round(env.SINK_MAX_AGE_MS / 10)));
   let sweeper: NodeJS.Timeout | undefined;
   let sweeping = false;

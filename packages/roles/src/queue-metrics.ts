@@ -8,7 +8,6 @@ import { Gauge, type Registry } from 'prom-client';
 export function registerQueueDepthMetrics(registry: Registry, context: QueueContext): void {
   if (registry.getSingleMetric('qsm_queue_jobs')) return;
   const queues = ALL_QUEUES.map((name) => openQueue(context, name));
-  for (const queue of queues) queue.on('error', () => {});
   new Gauge({
     name: 'qsm_queue_jobs',
     help: 'Jobs per queue and state (waiting, active, delayed, failed), read from Redis at scrape time.',

@@ -26,9 +26,6 @@ export async function startScheduler(
 ): Promise<SchedulerRole> {
   const { logger } = context;
   const pollQueue = openQueue(context.queues, QUEUE.poll);
-  pollQueue.on('error', () => {
-    // Connection errors are logged once per state change by the app.
-  });
   let chain: Promise<unknown> = Promise.resolve();
   let lastReconcile = 'not yet';
   let latest = context.settings;

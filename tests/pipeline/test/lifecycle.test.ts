@@ -12,6 +12,7 @@ import {
   rows,
   type Simulator,
   services,
+  sleep,
   startApp,
   startOwnRedis,
   startProcess,
@@ -241,8 +242,8 @@ describe('shutting down', () => {
     },
   );
 
-  it.each(['scheduler', 'poller', 'influx-sink', 'mqtt-sink', 'all-in-one'] as const)(
-    '%s stops at once and exits 0 on SIGTERM while Redis is away, even before it finished starting',
+  it.each(['scheduler', 'poller', 'influx-sink', 'mqtt-sink', 'all-in-one', 'board'] as const)(
+    '%s says once that Redis is away, and stops at once with exit 0 on SIGTERM, even before it finished starting',
     async (app) => {
       const { prefix, configFile } = setup(`stop_no_redis_${app.replace(/-/g, '_')}`);
       const closedPort = await freePort();
@@ -254,14 +255,19 @@ describe('shutting down', () => {
           HTTP_HOST: '127.0.0.1',
           HTTP_PORT: '0',
           LOG_FORMAT: 'json',
+          ...(app === 'board' ? { BOARD_PORT: '0', BOARD_USERNAME: 'ops', BOARD_PASSWORD: 'pw' } : {}),
         },
       });
       await running.waitForLine((l) => l.includes('redis unavailable'));
+      await sleep(1500);
       const started = Date.now();
       expect(await running.stop('SIGTERM', 10_000)).toBe(0);
       // Nothing in hand can be completed without Redis: no reason to wait out the shutdown deadline.
       expect(Date.now() - started).toBeLessThan(3000);
       expect(running.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+      // One JSON line about the outage, not a stack trace per reconnect attempt.
+      expect(running.lines.filter((l) => !l.startsWith('{'))).toEqual([]);
+      expect(running.lines.filter((l) => l.includes('redis unavailable'))).toHaveLength(1);
     },
   );
 
