@@ -14,10 +14,8 @@ export interface SessionIdentity {
  * travel to MQTT exactly as served. Undefined when a field is missing or not a string.
  */
 export function sessionIdentity(session: QpsSession): SessionIdentity | undefined {
-  const { UserDirectory, UserId, SessionId } = session;
-  // QPS's own spelling: no search (thousands of sessions per second pass here).
-  if (typeof UserDirectory === 'string' && typeof UserId === 'string' && typeof SessionId === 'string') {
-    return { directory: UserDirectory, userId: UserId, sessionId: SessionId };
+  if (hasPascalIdentity(session)) {
+    return { directory: session.UserDirectory, userId: session.UserId, sessionId: session.SessionId };
   }
   const directory = fieldValue(session, 'UserDirectory');
   const userId = fieldValue(session, 'UserId');
@@ -36,7 +34,7 @@ export function sessionProblem(item: unknown): string | undefined {
     return `must be an object, got ${describeValue(item)}`;
   }
   const session = item as QpsSession;
-  if (sessionIdentity(session) === undefined) {
+  if (!hasPascalIdentity(session) && sessionIdentity(session) === undefined) {
     for (const field of ['UserDirectory', 'UserId', 'SessionId']) {
       const value = fieldValue(session, field);
       if (typeof value !== 'string') return `${field} must be a string, got ${describeValue(value)}`;
@@ -55,6 +53,17 @@ export function sessionProblem(item: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/** QPS's own spelling, checked without a search: thousands of sessions per second pass here. */
+function hasPascalIdentity(
+  session: QpsSession,
+): session is QpsSession & { UserDirectory: string; UserId: string; SessionId: string } {
+  return (
+    typeof session.UserDirectory === 'string' &&
+    typeof session.UserId === 'string' &&
+    typeof session.SessionId === 'string'
+  );
 }
 
 /** The value of `field` under its PascalCase name, or else under the first name that differs only in case. */

@@ -172,20 +172,22 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
     },
   });
 
+  const app: RunningApp = { logger, httpPort: ops.port, stop };
   try {
     roles =
       definition.config === 'required'
         ? await definition.start({ ...base, settings: settings! } satisfies RoleContext, env)
         : await definition.start(base, env);
   } catch (error) {
-    if (stopping) return { logger, httpPort: ops.port, stop };
-    logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
-    await ops.close();
-    connection.disconnect();
-    return exitNow(1);
+    if (!stopping) {
+      logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
+      await ops.close();
+      connection.disconnect();
+      return exitNow(1);
+    }
   }
-  // Started after a stop began: the process is on its way out.
-  if (stopping) return { logger, httpPort: ops.port, stop };
+  // A stop began while the roles were starting: the process is on its way out.
+  if (stopping) return app;
 
   const reload = async (file: string, reason: string) => {
     try {
@@ -217,7 +219,7 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
     },
     `${definition.role} started`,
   );
-  return { logger, httpPort: ops.port, stop };
+  return app;
 }
 
 function readAppEnvironment<S extends z.ZodType>(schema: S): z.output<S> & CommonEnv {
