@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './config-error.js';
 import { commonEnvSchema, mqttSinkEnvSchema, readEnvironment } from './environment.js';
@@ -50,4 +53,59 @@ describe('deployment settings from the environment', () => {
       'env.MQTT_QOS: must be 0, 1 or 2',
     );
   });
+
+  it('checks at start that every certificate file it is given can be read', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'env-files-'));
+    const ca = path.join(dir, 'ca.pem');
+    writeFileSync(ca, 'pem');
+    expect(readEnvironment(mqttSinkEnvSchema, { MQTT_CA_FILE: ca }).MQTT_CA_FILE).toBe(ca);
+    const problems = problemsOf(() =>
+      readEnvironment(mqttSinkEnvSchema, {
+        MQTT_CA_FILE: path.join(dir, 'missing.pem'),
+        MQTT_CERT_FILE: dir,
+      }),
+    );
+    expect(problems).toEqual([
+      `env.MQTT_CA_FILE: cannot read ${path.join(dir, 'missing.pem')} (ENOENT)`,
+      `env.MQTT_CERT_FILE: ${dir} is not a file`,
+    ]);
+  });
+
+  it('takes a CA and a client certificate for a rediss:// URL, and refuses them for redis://', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'env-redis-tls-'));
+    const [ca, cert, key] = ['ca.pem', 'client.pem', 'client_key.pem'].map((name) => {
+      writeFileSync(path.join(dir, name), 'pem');
+      return path.join(dir, name);
+    });
+    const files = { REDIS_CA_FILE: ca, REDIS_CERT_FILE: cert, REDIS_KEY_FILE: key };
+    expect(
+      readEnvironment(commonEnvSchema, {
+        REDIS_URL: 'rediss://:pw@redis.lab:6380',
+        ...files,
+        REDIS_REJECT_UNAUTHORIZED: 'false',
+      }),
+    ).toMatchObject({ ...files, REDIS_REJECT_UNAUTHORIZED: false });
+    expect(
+      problemsOf(() => readEnvironment(commonEnvSchema, { REDIS_URL: 'redis://redis.lab', ...files })),
+    ).toEqual(
+      ['REDIS_CA_FILE', 'REDIS_CERT_FILE', 'REDIS_KEY_FILE'].map(
+        (name) => `env.${name}: only used with a rediss:// REDIS_URL (TLS); REDIS_URL is redis://`,
+      ),
+    );
+    expect(
+      problemsOf(() =>
+        readEnvironment(commonEnvSchema, { REDIS_URL: 'rediss://redis.lab', REDIS_CERT_FILE: cert }),
+      ),
+    ).toEqual(['env.REDIS_KEY_FILE: required with REDIS_CERT_FILE']);
+  });
 });
+
+function problemsOf(read: () => unknown): string[] {
+  try {
+    read();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((p) => `${p.path}: ${p.message}`);
+    throw error;
+  }
+  throw new Error('no problem reported');
+}

@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { check } from './validate.js';
@@ -24,31 +25,81 @@ const url = (protocols: string[]) =>
     { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
 
-export const commonEnvSchema = z.object({
-  CONFIG_FILE: z.string().min(1).optional(),
-  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
-  QUEUE_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_.{}-]+$/, 'may only contain letters, digits, "_", ".", "-", "{" and "}"')
-    .default('qsm'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
-  HTTP_HOST: z.string().min(1).default('0.0.0.0'),
-  HTTP_PORT: port.optional(),
-  SHUTDOWN_TIMEOUT_MS: int(100).default(8000),
-  /** How long a worker's hold on a job lasts without renewal: a crashed worker's jobs return after this. */
-  WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
-  /**
-   * Niceness of the process (-20 to 19; higher yields the CPU to others). Unset: the app's own default
-   * (sinks 5, so that on a shared machine polls keep their timing while deliveries wait a little).
-   */
-  PROCESS_NICE: int(-20, 19).optional(),
-  /**
-   * How far (in %) the V8 old generation may grow past the live heap before a full collection. Unset: the
-   * app's own default (poller 50: bounded memory through bursts of polls, for ~10% more CPU); 0: V8's own.
-   */
-  HEAP_GROWING_PERCENT: int(0, 1000).optional(),
-});
+/** A file the process can read now: a wrong path is reported at start, not at the first connection. */
+const readableFile = z
+  .string()
+  .min(1)
+  .superRefine((file, ctx) => {
+    try {
+      if (!statSync(file).isFile()) {
+        ctx.addIssue({ code: 'custom', message: `${file} is not a file` });
+        return;
+      }
+      accessSync(file, constants.R_OK);
+    } catch (error) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      });
+    }
+  });
+
+const REDIS_TLS_KEYS = [
+  'REDIS_CA_FILE',
+  'REDIS_CERT_FILE',
+  'REDIS_KEY_FILE',
+  'REDIS_REJECT_UNAUTHORIZED',
+] as const;
+
+export const commonEnvSchema = z
+  .object({
+    CONFIG_FILE: z.string().min(1).optional(),
+    REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+    /** For a `rediss://` REDIS_URL: the CA that signed Redis's certificate, instead of Node's public CAs. */
+    REDIS_CA_FILE: readableFile.optional(),
+    /** For a Redis that asks for a client certificate (`tls-auth-clients yes`, Redis's own default). */
+    REDIS_CERT_FILE: readableFile.optional(),
+    REDIS_KEY_FILE: readableFile.optional(),
+    REDIS_REJECT_UNAUTHORIZED: bool.optional(),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.{}-]+$/, 'may only contain letters, digits, "_", ".", "-", "{" and "}"')
+      .default('qsm'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
+    HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+    HTTP_PORT: port.optional(),
+    SHUTDOWN_TIMEOUT_MS: int(100).default(8000),
+    /** How long a worker's hold on a job lasts without renewal: a crashed worker's jobs return after this. */
+    WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
+    /**
+     * Niceness of the process (-20 to 19; higher yields the CPU to others). Unset: the app's own default
+     * (sinks 5, so that on a shared machine polls keep their timing while deliveries wait a little).
+     */
+    PROCESS_NICE: int(-20, 19).optional(),
+    /**
+     * How far (in %) the V8 old generation may grow past the live heap before a full collection. Unset: the
+     * app's own default (poller 50: bounded memory through bursts of polls, for ~10% more CPU); 0: V8's own.
+     */
+    HEAP_GROWING_PERCENT: int(0, 1000).optional(),
+  })
+  .superRefine((env, ctx) => {
+    const tls = env.REDIS_URL.startsWith('rediss:');
+    for (const key of REDIS_TLS_KEYS) {
+      if (!tls && env[key] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'only used with a rediss:// REDIS_URL (TLS); REDIS_URL is redis://',
+        });
+      }
+    }
+    if (tls && (env.REDIS_CERT_FILE === undefined) !== (env.REDIS_KEY_FILE === undefined)) {
+      const missing = env.REDIS_CERT_FILE === undefined ? 'REDIS_CERT_FILE' : 'REDIS_KEY_FILE';
+      const given = missing === 'REDIS_CERT_FILE' ? 'REDIS_KEY_FILE' : 'REDIS_CERT_FILE';
+      ctx.addIssue({ code: 'custom', path: [missing], message: `required with ${given}` });
+    }
+  });
 
 export const schedulerEnvSchema = z.object({
   /**
@@ -77,7 +128,7 @@ export const influxSinkEnvSchema = sinkEnvSchema.extend({
   INFLUX_FLUSH_INTERVAL_MS: int(0, 60_000).default(100),
   INFLUX_PARALLEL_WRITES: int(1, 64).default(2),
   INFLUX_URL: url(['http:', 'https:']).optional(),
-  INFLUX_CA_FILE: z.string().min(1).optional(),
+  INFLUX_CA_FILE: readableFile.optional(),
   INFLUX_REJECT_UNAUTHORIZED: bool.default(true),
   INFLUX_USERNAME: z.string().optional(),
   INFLUX_PASSWORD: z.string().optional(),
@@ -90,9 +141,9 @@ export const mqttSinkEnvSchema = sinkEnvSchema.extend({
   MQTT_URL: url(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']).optional(),
   MQTT_USERNAME: z.string().optional(),
   MQTT_PASSWORD: z.string().optional(),
-  MQTT_CA_FILE: z.string().min(1).optional(),
-  MQTT_CERT_FILE: z.string().min(1).optional(),
-  MQTT_KEY_FILE: z.string().min(1).optional(),
+  MQTT_CA_FILE: readableFile.optional(),
+  MQTT_CERT_FILE: readableFile.optional(),
+  MQTT_KEY_FILE: readableFile.optional(),
   MQTT_REJECT_UNAUTHORIZED: bool.default(true),
   MQTT_QOS: z.enum(['0', '1', '2'], { error: 'must be 0, 1 or 2' }).default('1').transform(Number),
   MQTT_RETAIN: bool.default(false),

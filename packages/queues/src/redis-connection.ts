@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
 
 export type { Redis } from 'ioredis';
@@ -8,12 +9,27 @@ export type ConnectionRole =
   /** Producers and one-off commands: fail fast while Redis is away, so callers can report it. */
   | 'producer';
 
+/** TLS beyond what a `rediss://` URL says: a private CA, a client certificate. */
+export interface RedisTlsFiles {
+  caFile?: string | undefined;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+  rejectUnauthorized?: boolean | undefined;
+}
+
 /**
  * A Redis connection from `REDIS_URL` (`redis://[:password@]host:port[/db]`, `rediss://` for TLS).
  * It reconnects forever with a capped backoff; callers watch its state with `onRedisStateChange`.
  */
-export function createRedisConnection(url: string, role: ConnectionRole, name: string): Redis {
+export function createRedisConnection(
+  url: string,
+  role: ConnectionRole,
+  name: string,
+  tls: RedisTlsFiles = {},
+): Redis {
   const options: RedisOptions = {
+    // Given, the options replace ioredis's `tls: true` for rediss://; BullMQ's duplicates keep them.
+    ...(url.startsWith('rediss:') ? { tls: redisTlsOptions(tls) } : {}),
     connectionName: name.replace(/\s+/g, '-'),
     lazyConnect: false,
     // BullMQ is tested against RESP2 replies; ioredis 6 defaults to RESP3.
@@ -24,6 +40,31 @@ export function createRedisConnection(url: string, role: ConnectionRole, name: s
       : { maxRetriesPerRequest: 1, enableOfflineQueue: true, commandTimeout: 5000 }),
   };
   return new Redis(url, options);
+}
+
+/**
+ * What a failure to reach Redis over TLS most likely means, for the log line that reports it: a Redis
+ * with TLS asks for a client certificate unless told not to, and resets the connection of a client
+ * without one; a private CA is not among Node's.
+ */
+export function redisFailureHint(url: string, tls: RedisTlsFiles, reason: string): string | undefined {
+  if (!url.startsWith('rediss:')) return undefined;
+  if (!tls.certFile && /ECONNRESET|EPIPE|certificate required/i.test(reason)) {
+    return 'a Redis with TLS asks for a client certificate unless tls-auth-clients is no: set REDIS_CERT_FILE and REDIS_KEY_FILE';
+  }
+  if (!tls.caFile && /self[- ]signed|unable to (get|verify)|local issuer/i.test(reason)) {
+    return "set REDIS_CA_FILE to the CA that signed Redis's certificate";
+  }
+  return undefined;
+}
+
+function redisTlsOptions(files: RedisTlsFiles): NonNullable<RedisOptions['tls']> {
+  return {
+    rejectUnauthorized: files.rejectUnauthorized ?? true,
+    ...(files.caFile ? { ca: readFileSync(files.caFile) } : {}),
+    ...(files.certFile ? { cert: readFileSync(files.certFile) } : {}),
+    ...(files.keyFile ? { key: readFileSync(files.keyFile) } : {}),
+  };
 }
 
 export type RedisState = 'up' | 'down';

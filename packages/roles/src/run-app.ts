@@ -17,8 +17,10 @@ import {
   evictionWarning,
   onRedisStateChange,
   type QueueContext,
+  type RedisTlsFiles,
   readMemoryPolicy,
   redactUrl,
+  redisFailureHint,
 } from '@qsm/queues';
 import {
   applyHeapGrowingPercent,
@@ -112,7 +114,18 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
     }
   }
 
-  const connection = createRedisConnection(env.REDIS_URL, definition.connection, `qsm-${definition.role}`);
+  const redisTls: RedisTlsFiles = {
+    caFile: env.REDIS_CA_FILE,
+    certFile: env.REDIS_CERT_FILE,
+    keyFile: env.REDIS_KEY_FILE,
+    rejectUnauthorized: env.REDIS_REJECT_UNAUTHORIZED,
+  };
+  const connection = createRedisConnection(
+    env.REDIS_URL,
+    definition.connection,
+    `qsm-${definition.role}`,
+    redisTls,
+  );
   const stopWatchingRedis = onRedisStateChange(connection, (state, detail) => {
     if (state === 'up') {
       logger.info({ redis: redactUrl(env.REDIS_URL) }, 'redis connected');
@@ -121,11 +134,13 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
         const warning = memory && evictionWarning(memory);
         if (warning) logger.warn({ redis: redactUrl(env.REDIS_URL), ...memory }, warning);
       });
-    } else
+    } else {
+      const hint = redisFailureHint(env.REDIS_URL, redisTls, detail);
       logger.warn(
-        { redis: redactUrl(env.REDIS_URL), reason: detail },
+        { redis: redactUrl(env.REDIS_URL), reason: detail, ...(hint ? { hint } : {}) },
         'redis unavailable; waiting for it to come back',
       );
+    }
   });
   const queues: QueueContext = { connection, prefix: env.QUEUE_PREFIX };
   const registry = createMetricsRegistry(definition.role);

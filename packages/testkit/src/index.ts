@@ -14,6 +14,7 @@ export { collectMqtt, type MqttCollector, type MqttMessage } from './mqtt-collec
 export {
   freePort,
   type OwnService,
+  type ServerTls,
   startOwnInfluxd,
   startOwnMosquitto,
   startOwnRedis,

@@ -1,4 +1,4 @@
-import mqtt from 'mqtt';
+import mqtt, { type IClientOptions } from 'mqtt';
 import { services } from './services.js';
 
 export interface MqttMessage {
@@ -20,11 +20,14 @@ export async function collectMqtt(
   url = services.mqttUrl,
   /** A persistent session (clean: false) keeps receiving across broker restarts, nothing missed. */
   session?: { clientId: string },
+  /** TLS and credentials for a broker that asks for them. */
+  connection: Pick<IClientOptions, 'ca' | 'username' | 'password'> = {},
 ): Promise<MqttCollector> {
   const client = await mqtt.connectAsync(url, {
     clean: !session,
     reconnectPeriod: 500,
     ...(session ? { clientId: session.clientId } : {}),
+    ...connection,
   });
   const messages: MqttMessage[] = [];
   client.on('message', (topic, payload, packet) => {

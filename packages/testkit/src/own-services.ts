@@ -1,4 +1,5 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { type RunningProcess, startProcess } from './child-process.js';
@@ -25,11 +26,22 @@ export interface OwnService {
   restart(): Promise<void>;
 }
 
+/** The server side of TLS for a service of the test's own (PEM files). */
+export interface ServerTls {
+  cert: string;
+  key: string;
+  /** The CA that client certificates must chain to. */
+  ca: string;
+}
+
 /**
  * A Mosquitto broker of the test's own, on a free port, for tests that stop and restart the broker
- * without disturbing the shared one.
+ * without disturbing the shared one. With `tls` it speaks only MQTT over TLS (`mqtts://`); with `users`
+ * it lets in only those users, by password.
  */
-export async function startOwnMosquitto(options: { persistence?: boolean } = {}): Promise<OwnService> {
+export async function startOwnMosquitto(
+  options: { persistence?: boolean; tls?: ServerTls; users?: Record<string, string> } = {},
+): Promise<OwnService> {
   const port = await freePort();
   const dir = tempDir('mosquitto');
   const conf = path.join(dir, 'mosquitto.conf');
@@ -37,12 +49,28 @@ export async function startOwnMosquitto(options: { persistence?: boolean } = {})
   const persistence = options.persistence
     ? `persistence true\npersistence_location ${dir}/\nautosave_interval 1\n`
     : 'persistence false\n';
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\n${persistence}log_dest stderr\n`);
+  const tls = options.tls
+    ? `certfile ${options.tls.cert}\nkeyfile ${options.tls.key}\ncafile ${options.tls.ca}\n`
+    : '';
+  let access = 'allow_anonymous true\n';
+  if (options.users) {
+    const passwords = path.join(dir, 'passwords');
+    for (const [user, password] of Object.entries(options.users)) {
+      const create = existsSync(passwords) ? [] : ['-c'];
+      execFileSync('mosquitto_passwd', [...create, '-b', passwords, user, password]);
+    }
+    access = `allow_anonymous false\npassword_file ${passwords}\n`;
+  }
+  // Run as root stays root: the broker reads the test's key files after it starts.
+  writeFileSync(
+    conf,
+    `user root\nlistener ${port} 127.0.0.1\n${tls}${access}${persistence}log_dest stderr\n`,
+  );
   if (options.persistence) chmodSync(dir, 0o777);
   let proc = await launch(conf, port);
   return {
     port,
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${options.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     get process() {
       return proc;
     },
@@ -81,15 +109,37 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
 /**
  * A Redis of the test's own, on a free port, with AOF persistence when asked: for tests that stop and
  * restart Redis under running apps. `maxmemory` and `evictionPolicy` make it one that may evict keys.
+ * With `tls` it speaks only TLS and, as Redis does by default, asks every client for a certificate;
+ * with `password` it wants that password.
  */
 export async function startOwnRedis(
-  options: { persistence?: boolean; maxmemory?: string; evictionPolicy?: string } = {},
+  options: {
+    persistence?: boolean;
+    maxmemory?: string;
+    evictionPolicy?: string;
+    tls?: ServerTls;
+    password?: string;
+  } = {},
 ): Promise<OwnService> {
   const port = await freePort();
   const dir = tempDir('redis');
+  const listen = options.tls
+    ? [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        options.tls.cert,
+        '--tls-key-file',
+        options.tls.key,
+        '--tls-ca-cert-file',
+        options.tls.ca,
+      ]
+    : ['--port', String(port)];
   const args = [
-    '--port',
-    String(port),
+    ...listen,
+    ...(options.password ? ['--requirepass', options.password] : []),
     '--bind',
     '127.0.0.1',
     '--save',
@@ -111,9 +161,10 @@ export async function startOwnRedis(
     return proc;
   };
   let proc = await launchRedis();
+  const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${options.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`,
     get process() {
       return proc;
     },
