@@ -358,8 +358,8 @@ function makeResults(count: number, sessions: number, tag: string): PollResult[]
 /**
  * What InfluxDB itself accepts (pre-built line protocol, batches of `batchSize`, 2 writes in parallel),
  * against what the sink achieves on the same shape: results queued first, then the sink started. InfluxDB's
- * own rate drifts by tens of percent between runs (compactions of earlier writes), so it is measured just
- * before and just after the sink, and the sink is compared with the mean of the two.
+ * own rate drifts by tens of percent between runs, so it is measured before and after the sink, each phase
+ * starting once the services are idle, and the sink is compared with the mean of the two.
  */
 export async function influxCeilingCase(
   certs: CertificateSet,
@@ -371,6 +371,9 @@ export async function influxCeilingCase(
   const prefix = uniqueName('bench_sink');
   const connection = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
   try {
+    // Every phase starts with InfluxDB idle: measured straight after a write of this size, it is still
+    // digesting it, and the later phase would be charged for the earlier one's points.
+    await waitForIdleServices();
     const before = await influxCeiling(makeResults(resultsCount, sessions, 'before'), batchSize);
 
     // The sink: the same number of results of the same shape, queued before the sink starts.
@@ -397,6 +400,7 @@ export async function influxCeilingCase(
       prefix,
       env: { LOG_LEVEL: 'info', PROCESS_NICE: '0' },
     });
+    await waitForIdleServices();
     const processes = [...serviceProcesses(), { name: 'influx-sink', pid: sink.child.pid }];
     const cpuBefore = statsOf(processes);
     const sinkStarted = performance.now();
@@ -414,6 +418,7 @@ export async function influxCeilingCase(
     await queue.close();
     await stopAll();
     const sinkRate = before.points / sinkSeconds;
+    await waitForIdleServices();
     const after = await influxCeiling(makeResults(resultsCount, sessions, 'after'), batchSize);
     const ceiling = (before.pointsPerSecond + after.pointsPerSecond) / 2;
     return {
