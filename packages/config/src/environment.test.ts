@@ -98,6 +98,14 @@ describe('deployment settings from the environment', () => {
       ),
     ).toEqual(['env.REDIS_KEY_FILE: required with REDIS_CERT_FILE']);
   });
+
+  it('wants a client certificate and its key together', () => {
+    const key = path.join(mkdtempSync(path.join(tmpdir(), 'env-pair-')), 'client_key.pem');
+    writeFileSync(key, 'pem');
+    expect(problemsOf(() => readEnvironment(mqttSinkEnvSchema, { MQTT_KEY_FILE: key }))).toEqual([
+      'env.MQTT_CERT_FILE: required with MQTT_KEY_FILE',
+    ]);
+  });
 });
 
 function problemsOf(read: () => unknown): string[] {

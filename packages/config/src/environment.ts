@@ -94,11 +94,6 @@ export const commonEnvSchema = z
         });
       }
     }
-    if (tls && (env.REDIS_CERT_FILE === undefined) !== (env.REDIS_KEY_FILE === undefined)) {
-      const missing = env.REDIS_CERT_FILE === undefined ? 'REDIS_CERT_FILE' : 'REDIS_KEY_FILE';
-      const given = missing === 'REDIS_CERT_FILE' ? 'REDIS_KEY_FILE' : 'REDIS_CERT_FILE';
-      ctx.addIssue({ code: 'custom', path: [missing], message: `required with ${given}` });
-    }
   });
 
 export const schedulerEnvSchema = z.object({
@@ -182,5 +177,19 @@ export function readEnvironment<S extends z.ZodType>(
   const problems: ConfigProblem[] = [];
   const parsed = check(schema, present, ['env'], problems);
   if (parsed === undefined) throw new ConfigError('environment', problems);
+  problems.push(...unpairedKeyProblems(parsed as Record<string, unknown>));
+  if (problems.length > 0) throw new ConfigError('environment', problems);
   return parsed;
+}
+
+/** A client certificate is no use without its key, nor a key without its certificate (`MQTT_CERT_FILE`...). */
+function unpairedKeyProblems(env: Record<string, unknown>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const name of Object.keys(env)) {
+    const pair = /^(.*)_CERT_FILE$/.exec(name);
+    const other = pair ? `${pair[1]}_KEY_FILE` : name.replace(/_KEY_FILE$/, '_CERT_FILE');
+    if (!pair && other === name) continue;
+    if (env[other] === undefined) problems.push({ path: `env.${other}`, message: `required with ${name}` });
+  }
+  return problems;
 }
