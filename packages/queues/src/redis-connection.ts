@@ -50,7 +50,7 @@ export function createRedisConnection(
 export function redisFailureHint(url: string, tls: RedisTlsFiles, reason: string): string | undefined {
   if (!url.startsWith('rediss:')) return undefined;
   if (!tls.certFile && /ECONNRESET|EPIPE|certificate required/i.test(reason)) {
-    return 'a Redis with TLS asks for a client certificate unless tls-auth-clients is no: set REDIS_CERT_FILE and REDIS_KEY_FILE';
+    return 'if this Redis asks for client certificates (tls-auth-clients yes, its default with TLS): set REDIS_CERT_FILE and REDIS_KEY_FILE';
   }
   if (!tls.caFile && /self[- ]signed|unable to (get|verify)|local issuer/i.test(reason)) {
     return "set REDIS_CA_FILE to the CA that signed Redis's certificate";
