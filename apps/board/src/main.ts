@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createBoardApp, isLoopback } from '@qsm/board';
 import { boardEnvSchema } from '@qsm/config';
 import { runApp } from '@qsm/roles/run-app';
+import { listenFailure } from '@qsm/runtime';
 
 await runApp({
   role: 'board',
@@ -30,8 +31,14 @@ await runApp({
       basePath: env.BOARD_BASE_PATH,
     });
     const server: Server = await new Promise((resolve, reject) => {
+      const at = {
+        host: env.BOARD_HOST,
+        port: env.BOARD_PORT,
+        hostVariable: 'BOARD_HOST',
+        portVariable: 'BOARD_PORT',
+      };
       const listening = app.listen(env.BOARD_PORT, env.BOARD_HOST, (error?: Error) =>
-        error ? reject(error) : resolve(listening),
+        error ? reject(listenFailure(error, at)) : resolve(listening),
       );
     });
     const { port } = server.address() as AddressInfo;

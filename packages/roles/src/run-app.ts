@@ -28,7 +28,9 @@ import {
   createMetricsRegistry,
   exitProcess,
   handleShutdownSignals,
+  listenFailure,
   logProcessFaults,
+  type OpsServer,
   startOpsServer,
   watchConfigFile,
 } from '@qsm/runtime';
@@ -146,18 +148,28 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
   const registry = createMetricsRegistry(definition.role);
   let roles: RunningRole[] = [];
 
-  const ops = await startOpsServer({
-    host: env.HTTP_HOST,
-    port: env.HTTP_PORT ?? definition.defaultHttpPort,
-    registry,
-    async readiness() {
-      const checks: Record<string, string> = {
-        redis: connection.status === 'ready' ? 'up' : `down: ${connection.status}`,
-      };
-      for (const role of roles) Object.assign(checks, await role.checks());
-      return { ready: Object.values(checks).every((v) => v === 'up'), checks };
-    },
-  });
+  const httpPort = env.HTTP_PORT ?? definition.defaultHttpPort;
+  let ops: OpsServer;
+  try {
+    ops = await startOpsServer({
+      host: env.HTTP_HOST,
+      port: httpPort,
+      registry,
+      async readiness() {
+        const checks: Record<string, string> = {
+          redis: connection.status === 'ready' ? 'up' : `down: ${connection.status}`,
+        };
+        for (const role of roles) Object.assign(checks, await role.checks());
+        return { ready: Object.values(checks).every((v) => v === 'up'), checks };
+      },
+    });
+  } catch (error) {
+    const at = { host: env.HTTP_HOST, port: httpPort, hostVariable: 'HTTP_HOST', portVariable: 'HTTP_PORT' };
+    logger.fatal(`cannot start: ${listenFailure(error, at).message}`);
+    stopWatchingRedis();
+    connection.disconnect();
+    return exitNow(1);
+  }
 
   registerQueueDepthMetrics(registry, queues);
   const base: ProcessContext = {

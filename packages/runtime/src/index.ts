@@ -1,5 +1,6 @@
 export { exitProcess } from './exit-process.js';
 export { applyHeapGrowingPercent } from './heap-growth.js';
+export { type ListenSetting, listenFailure } from './listen-failure.js';
 export { metricValue } from './metric-value.js';
 export { createMetricsRegistry } from './metrics-registry.js';
 export { type OpsServer, type OpsServerSettings, type Readiness, startOpsServer } from './ops-server.js';

@@ -110,6 +110,26 @@ describe('starting', () => {
     expect((refused as Error).message).toContain('env.POLLER_CONCURRENCY: must be a number');
   });
 
+  it('says which variable to change when a second app on the machine finds its port taken, and exits 1', async () => {
+    const { prefix, configFile } = setup('port_taken');
+    const first = await startApp('poller', { configFile, prefix });
+    const taken = String(first.httpPort);
+    const second = await startApp('poller', { configFile, prefix, env: { HTTP_PORT: taken } }).catch(
+      (e: Error) => e,
+    );
+    expect((second as Error).message).toMatch(/exited \(1\)/);
+    expect((second as Error).message).toContain(
+      `env.HTTP_PORT: 127.0.0.1:${taken} is already in use (another app on this machine?): set HTTP_PORT to a free port, or 0 for any`,
+    );
+    const board = await startApp('board', {
+      configFile,
+      prefix,
+      env: { BOARD_PORT: taken, BOARD_ALLOW_OPEN: 'true' },
+    }).catch((e: Error) => e);
+    expect((board as Error).message).toContain(`env.BOARD_PORT: 127.0.0.1:${taken} is already in use`);
+    await first.stop();
+  });
+
   it('runs the sinks at a lower CPU priority than the pollers, unless PROCESS_NICE says otherwise', async () => {
     const { prefix, configFile } = setup('nice');
     const niceOf = (pid: number | undefined) => processStats(pid!).nice;
