@@ -21,7 +21,7 @@ export async function collectMqtt(
   /** A persistent session (clean: false) keeps receiving across broker restarts, nothing missed. */
   session?: { clientId: string },
   /** TLS and credentials for a broker that asks for them. */
-  connection: Pick<IClientOptions, 'ca' | 'username' | 'password'> = {},
+  connection: Pick<IClientOptions, 'ca' | 'cert' | 'key' | 'username' | 'password'> = {},
 ): Promise<MqttCollector> {
   const client = await mqtt.connectAsync(url, {
     clean: !session,

@@ -32,6 +32,8 @@ export interface ServerTls {
   key: string;
   /** The CA that client certificates must chain to. */
   ca: string;
+  /** Mosquitto: let in only clients with a certificate from `ca` (Redis always asks for one). */
+  requireClientCertificate?: boolean;
 }
 
 /**
@@ -50,7 +52,8 @@ export async function startOwnMosquitto(
     ? `persistence true\npersistence_location ${dir}/\nautosave_interval 1\n`
     : 'persistence false\n';
   const tls = options.tls
-    ? `certfile ${options.tls.cert}\nkeyfile ${options.tls.key}\ncafile ${options.tls.ca}\n`
+    ? `certfile ${options.tls.cert}\nkeyfile ${options.tls.key}\ncafile ${options.tls.ca}\n` +
+      `require_certificate ${options.tls.requireClientCertificate ? 'true' : 'false'}\n`
     : '';
   let access = 'allow_anonymous true\n';
   if (options.users) {

@@ -24,8 +24,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /*
  * Redis and the broker as a careful site runs them: Redis over TLS with a password, asking every client
- * for a certificate (Redis's default once TLS is on), the broker over TLS with a password per user. Both
- * certificates come from a private CA, which Node does not know.
+ * for a certificate (Redis's default once TLS is on), the broker over TLS with a password per user and a
+ * client certificate. The certificates come from a private CA, which Node does not know.
  */
 
 const prefix = uniqueName('tls');
@@ -42,7 +42,10 @@ beforeAll(async () => {
   certs = await testCertificates('tls-transports');
   const tls = { cert: certs.server, key: certs.serverKey, ca: certs.root };
   redis = await startOwnRedis({ tls, password: REDIS_PASSWORD });
-  broker = await startOwnMosquitto({ tls, users: { qsm: 'mqtt-pass' } });
+  broker = await startOwnMosquitto({
+    tls: { ...tls, requireClientCertificate: true },
+    users: { qsm: 'mqtt-pass' },
+  });
   sim = await startSimulator(certs, ['--servers', '1', '--prefixes', '/', '--sessions', '3', '--churn', '0']);
   configFile = writeButlerConfig(tempDir('tls-transports'), {
     certs,
@@ -61,7 +64,7 @@ afterAll(async () => {
 });
 
 describe('Redis and the MQTT broker over TLS', () => {
-  it('every app works through a TLS Redis that wants a password and a client certificate, and the MQTT sink through a TLS broker that wants a password', async () => {
+  it('every app works through a TLS Redis that wants a password and a client certificate, and the MQTT sink through a TLS broker that wants a password and a client certificate', async () => {
     const redisEnv = {
       REDIS_URL: redis.url,
       REDIS_CA_FILE: certs.root,
@@ -70,6 +73,8 @@ describe('Redis and the MQTT broker over TLS', () => {
     };
     const subscriber = await collectMqtt(`${baseTopic}#`, broker.url, undefined, {
       ca: readFileSync(certs.root),
+      cert: readFileSync(certs.client),
+      key: readFileSync(certs.clientKey),
       username: 'qsm',
       password: 'mqtt-pass',
     });
@@ -84,6 +89,8 @@ describe('Redis and the MQTT broker over TLS', () => {
           ...redisEnv,
           MQTT_URL: broker.url,
           MQTT_CA_FILE: certs.root,
+          MQTT_CERT_FILE: certs.client,
+          MQTT_KEY_FILE: certs.clientKey,
           MQTT_USERNAME: 'qsm',
           MQTT_PASSWORD: 'mqtt-pass',
         },
