@@ -20,6 +20,14 @@ export function isTemplatePlaceholder(value: string): boolean {
  * Returns an error sentence instead of throwing, for config validation.
  */
 export function parseHostPort(value: string): HostPort | string {
+  // A URL where a host belongs: the scheme, path and query are not part of it (Butler SOS would build
+  // `https://https://...` from it).
+  if (!isTemplatePlaceholder(value)) {
+    const url = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(value);
+    if (url) return `"${value}" is a URL: write only host:port${url[1] ? ` (${url[1]})` : ''}`;
+    const path = /^([^/?#]+)[/?#]/.exec(value);
+    if (path) return `"${value}" has a path: write only host:port (${path[1]})`;
+  }
   let hostname: string;
   let portText: string | undefined;
   if (value.startsWith('[')) {

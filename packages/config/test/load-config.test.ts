@@ -160,6 +160,17 @@ describe("Butler SOS's own production template", () => {
     );
   });
 
+  it('says a host written as a URL or with a path must be host:port only, and which part to keep', () => {
+    const asUrl = filledTemplate().replace('sense1.lab:4243', 'https://sense1.lab:4243');
+    expect(() => parseConfig(asUrl, '/opt/butler-sos/config/production.yaml')).toThrow(
+      /servers\[0\]\.userSessions\.host: "https:\/\/sense1\.lab:4243" is a URL: write only host:port \(sense1\.lab:4243\)/,
+    );
+    const withPath = filledTemplate().replace('sense1.lab:4243', 'sense1.lab:4243/qps/session');
+    expect(() => parseConfig(withPath, '/opt/butler-sos/config/production.yaml')).toThrow(
+      /userSessions\.host: "sense1\.lab:4243\/qps\/session" has a path: write only host:port \(sense1\.lab:4243\)/,
+    );
+  });
+
   it("refuses a destination's placeholder once its section is enabled: a sink could do nothing", () => {
     const mqttOn = filledTemplate().replace(
       'mqttConfig:\n        enable: false',
