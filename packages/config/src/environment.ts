@@ -186,9 +186,9 @@ export function readEnvironment<S extends z.ZodType>(
 function unpairedKeyProblems(env: Record<string, unknown>): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const name of Object.keys(env)) {
-    const pair = /^(.*)_CERT_FILE$/.exec(name);
-    const other = pair ? `${pair[1]}_KEY_FILE` : name.replace(/_KEY_FILE$/, '_CERT_FILE');
-    if (!pair && other === name) continue;
+    const file = /^(.*)_(CERT|KEY)_FILE$/.exec(name);
+    if (!file) continue;
+    const other = `${file[1]}_${file[2] === 'CERT' ? 'KEY' : 'CERT'}_FILE`;
     if (env[other] === undefined) problems.push({ path: `env.${other}`, message: `required with ${name}` });
   }
   return problems;

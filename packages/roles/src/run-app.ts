@@ -147,6 +147,13 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
   const queues: QueueContext = { connection, prefix: env.QUEUE_PREFIX };
   const registry = createMetricsRegistry(definition.role);
   let roles: RunningRole[] = [];
+  /** A start that cannot go on: one fatal line (our own disconnect is no outage), exit 1. */
+  const abortStart = (message: string, error?: unknown): never => {
+    logger.fatal(error === undefined ? {} : { err: error }, `cannot start: ${message}`);
+    stopWatchingRedis();
+    connection.disconnect();
+    return exitNow(1);
+  };
 
   const httpPort = env.HTTP_PORT ?? definition.defaultHttpPort;
   let ops: OpsServer;
@@ -165,10 +172,7 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
     });
   } catch (error) {
     const at = { host: env.HTTP_HOST, port: httpPort, hostVariable: 'HTTP_HOST', portVariable: 'HTTP_PORT' };
-    logger.fatal(`cannot start: ${listenFailure(error, at).message}`);
-    stopWatchingRedis();
-    connection.disconnect();
-    return exitNow(1);
+    return abortStart(listenFailure(error, at).message);
   }
 
   registerQueueDepthMetrics(registry, queues);
@@ -207,10 +211,8 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
         : await definition.start(base, env);
   } catch (error) {
     if (!stopping) {
-      logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
       await ops.close();
-      connection.disconnect();
-      return exitNow(1);
+      return abortStart((error as Error).message, error);
     }
   }
   // A stop began while the roles were starting: the process is on its way out.

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { type RunningProcess, startProcess } from './child-process.js';
@@ -58,18 +58,17 @@ export async function startOwnMosquitto(
   let access = 'allow_anonymous true\n';
   if (options.users) {
     const passwords = path.join(dir, 'passwords');
-    for (const [user, password] of Object.entries(options.users)) {
-      const create = existsSync(passwords) ? [] : ['-c'];
-      execFileSync('mosquitto_passwd', [...create, '-b', passwords, user, password]);
+    for (const [i, [user, password]] of Object.entries(options.users).entries()) {
+      execFileSync('mosquitto_passwd', [...(i === 0 ? ['-c'] : []), '-b', passwords, user, password]);
     }
     access = `allow_anonymous false\npassword_file ${passwords}\n`;
   }
-  // Run as root stays root: the broker reads the test's key files after it starts.
+  // Started as root, it stays root (instead of becoming `mosquitto`): it reads the test's key files and
+  // writes its persistence folder as the test's own user.
   writeFileSync(
     conf,
     `user root\nlistener ${port} 127.0.0.1\n${tls}${access}${persistence}log_dest stderr\n`,
   );
-  if (options.persistence) chmodSync(dir, 0o777);
   let proc = await launch(conf, port);
   return {
     port,

@@ -32,6 +32,7 @@ const prefix = uniqueName('tls');
 const db = uniqueName('qsm_tls');
 const baseTopic = `qsm-test/${prefix}/`;
 const REDIS_PASSWORD = 'redis pass/word';
+const MQTT_USER = { name: 'qsm', password: 'mqtt-pass' };
 let certs: CertificateSet;
 let sim: Simulator;
 let redis: OwnService;
@@ -44,7 +45,7 @@ beforeAll(async () => {
   redis = await startOwnRedis({ tls, password: REDIS_PASSWORD });
   broker = await startOwnMosquitto({
     tls: { ...tls, requireClientCertificate: true },
-    users: { qsm: 'mqtt-pass' },
+    users: { [MQTT_USER.name]: MQTT_USER.password },
   });
   sim = await startSimulator(certs, ['--servers', '1', '--prefixes', '/', '--sessions', '3', '--churn', '0']);
   configFile = writeButlerConfig(tempDir('tls-transports'), {
@@ -75,8 +76,8 @@ describe('Redis and the MQTT broker over TLS', () => {
       ca: readFileSync(certs.root),
       cert: readFileSync(certs.client),
       key: readFileSync(certs.clientKey),
-      username: 'qsm',
-      password: 'mqtt-pass',
+      username: MQTT_USER.name,
+      password: MQTT_USER.password,
     });
     const apps = [
       await startApp('scheduler', { configFile, prefix, env: redisEnv }),
@@ -91,8 +92,8 @@ describe('Redis and the MQTT broker over TLS', () => {
           MQTT_CA_FILE: certs.root,
           MQTT_CERT_FILE: certs.client,
           MQTT_KEY_FILE: certs.clientKey,
-          MQTT_USERNAME: 'qsm',
-          MQTT_PASSWORD: 'mqtt-pass',
+          MQTT_USERNAME: MQTT_USER.name,
+          MQTT_PASSWORD: MQTT_USER.password,
         },
       }),
       await startApp('board', {
