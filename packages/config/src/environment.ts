@@ -103,6 +103,12 @@ export const schedulerEnvSchema = z.object({
    * which smooths the load of a large site on Qlik, Redis and the sinks.
    */
   SCHEDULE_SPREAD_MS: int(0).default(0),
+  /**
+   * How often the scheduler makes sure Redis still holds every job scheduler, besides each time it
+   * reconnects: a Redis restarted without persistence, flushed, or failed over to a replica that missed
+   * writes has lost them, and with them every poll.
+   */
+  SCHEDULE_CHECK_INTERVAL_MS: int(1000).default(60_000),
 });
 
 export const pollerEnvSchema = z.object({

@@ -4,6 +4,7 @@ import {
   describePlan,
   desiredSchedulers,
   listSchedulers,
+  onRedisStateChange,
   openQueue,
   planSchedulers,
   QUEUE,
@@ -16,13 +17,18 @@ export interface SchedulerRole extends RunningRole {
   reconcile(settings: Settings, reason: string): Promise<SchedulerPlan>;
 }
 
+/** Reasons to reconcile that are checks: the config did not change, so finding work to do is news. */
+const CHECKS = new Set(['redis reconnected', 'periodic check']);
+
 /**
  * Keeps one BullMQ job scheduler per polled (server, virtual proxy) in Redis, every `pollingInterval`.
- * Reconciles at start and whenever a new valid config arrives; reconciles never overlap.
+ * Reconciles at start, whenever a new valid config arrives, whenever Redis comes back and every
+ * SCHEDULE_CHECK_INTERVAL_MS: Redis may come back without the schedulers (no persistence, flushed, a
+ * failover to a replica that missed writes), and nothing would poll again. Reconciles never overlap.
  */
 export async function startScheduler(
   context: RoleContext,
-  env: SchedulerEnv = { SCHEDULE_SPREAD_MS: 0 },
+  env: SchedulerEnv = { SCHEDULE_SPREAD_MS: 0, SCHEDULE_CHECK_INTERVAL_MS: 60_000 },
 ): Promise<SchedulerRole> {
   const { logger } = context;
   const pollQueue = openQueue(context.queues, QUEUE.poll);
@@ -40,16 +46,23 @@ export async function startScheduler(
     const plan = planSchedulers(desired, await listSchedulers(pollQueue));
     await applySchedulerPlan(pollQueue, plan);
     lastReconcile = 'ok';
-    logger.info(
-      {
-        reason,
-        added: plan.add.length,
-        changed: plan.change.length,
-        removed: plan.remove.length,
-        unchanged: plan.unchanged,
-      },
-      `schedulers reconciled (${reason}): ${describePlan(plan)}`,
-    );
+    const fields = {
+      reason,
+      added: plan.add.length,
+      changed: plan.change.length,
+      removed: plan.remove.length,
+      unchanged: plan.unchanged,
+    };
+    const check = CHECKS.has(reason);
+    const changed = plan.add.length + plan.change.length + plan.remove.length > 0;
+    if (check && plan.add.length > 0) {
+      logger.warn(
+        fields,
+        `${plan.add.length} of ${desired.length} job schedulers were missing from Redis (restarted without persistence, flushed, or failed over?) and are added again: ${describePlan(plan)}`,
+      );
+    } else if (check && !changed) {
+      logger.debug(fields, `schedulers checked (${reason}): all ${plan.unchanged} in place`);
+    } else logger.info(fields, `schedulers reconciled (${reason}): ${describePlan(plan)}`);
     return plan;
   };
 
@@ -70,6 +83,14 @@ export async function startScheduler(
   };
 
   await reconcile(context.settings, 'start').catch(() => {});
+  const stopWatchingRedis = onRedisStateChange(context.queues.connection, (state) => {
+    if (state === 'up') void reconcile(latest, 'redis reconnected').catch(() => {});
+  });
+  const checkTimer = setInterval(
+    () => void reconcile(latest, 'periodic check').catch(() => {}),
+    env.SCHEDULE_CHECK_INTERVAL_MS,
+  );
+  checkTimer.unref();
 
   return {
     name: 'scheduler',
@@ -81,6 +102,8 @@ export async function startScheduler(
       await reconcile(settings, 'config changed').catch(() => {});
     },
     async stop() {
+      stopWatchingRedis();
+      clearInterval(checkTimer);
       if (retryTimer) clearTimeout(retryTimer);
       await chain.catch(() => {});
       await pollQueue.close();
