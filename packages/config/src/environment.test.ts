@@ -23,6 +23,30 @@ describe('deployment settings from the environment', () => {
     ).toMatchObject({ REDIS_URL: 'rediss://:secret@redis.lab:6380', QUEUE_PREFIX: '{qsm}' });
   });
 
+  it('on Redis Cluster (REDIS_CLUSTER), wants a hash-tag prefix and database 0', () => {
+    expect(
+      readEnvironment(commonEnvSchema, {
+        REDIS_URL: 'redis://node1:7000',
+        REDIS_CLUSTER: 'true',
+        QUEUE_PREFIX: '{qsm}',
+      }),
+    ).toMatchObject({ REDIS_CLUSTER: true, QUEUE_PREFIX: '{qsm}' });
+    expect(readEnvironment(commonEnvSchema, {}).REDIS_CLUSTER).toBe(false);
+    try {
+      readEnvironment(commonEnvSchema, {
+        REDIS_URL: 'redis://node1:7000/2',
+        REDIS_CLUSTER: 'true',
+        QUEUE_PREFIX: 'qsm',
+      });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ConfigError).problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+        'env.QUEUE_PREFIX: needs a hash tag on Redis Cluster (REDIS_CLUSTER=true), e.g. {qsm}: the keys of a queue must share a slot',
+        'env.REDIS_URL: a Redis Cluster has only database 0: remove the /<db> from REDIS_URL',
+      ]);
+    }
+  });
+
   it('treats an empty variable as unset', () => {
     expect(readEnvironment(commonEnvSchema, { LOG_LEVEL: '' }).LOG_LEVEL).toBe('info');
   });

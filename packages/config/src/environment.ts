@@ -61,6 +61,8 @@ export const commonEnvSchema = z
     REDIS_CERT_FILE: readableFile.optional(),
     REDIS_KEY_FILE: readableFile.optional(),
     REDIS_REJECT_UNAUTHORIZED: bool.optional(),
+    /** REDIS_URL is one node of a Redis Cluster: connect to the cluster through it. */
+    REDIS_CLUSTER: bool.default(false),
     QUEUE_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9_.{}-]+$/, 'may only contain letters, digits, "_", ".", "-", "{" and "}"')
@@ -84,6 +86,20 @@ export const commonEnvSchema = z
     HEAP_GROWING_PERCENT: int(0, 1000).optional(),
   })
   .superRefine((env, ctx) => {
+    if (env.REDIS_CLUSTER && !/\{[^{}]+\}/.test(env.QUEUE_PREFIX)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['QUEUE_PREFIX'],
+        message: `needs a hash tag on Redis Cluster (REDIS_CLUSTER=true), e.g. {${env.QUEUE_PREFIX.replace(/[{}]/g, '') || 'qsm'}}: the keys of a queue must share a slot`,
+      });
+    }
+    if (env.REDIS_CLUSTER && !/^\/?0?$/.test(URL.parse(env.REDIS_URL)?.pathname ?? '')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_URL'],
+        message: 'a Redis Cluster has only database 0: remove the /<db> from REDIS_URL',
+      });
+    }
     const tls = env.REDIS_URL.startsWith('rediss:');
     for (const key of REDIS_TLS_KEYS) {
       if (!tls && env[key] !== undefined) {

@@ -1,16 +1,16 @@
 import { FlowProducer, type Job, Queue, QueueEvents, Worker, type WorkerOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { firstPollJobId } from './job-ids.js';
 import { pollJobOptions, sinkJobOptions } from './job-options.js';
 import type { InfluxSinkJob, MqttSinkJob } from './payloads.js';
 import { QUEUE, type QueueName } from './queue-names.js';
+import { duplicateConnection, type RedisConnection } from './redis-connection.js';
 import type { DesiredScheduler, ExistingScheduler, SchedulerPlan } from './scheduler-plan.js';
 
 export type { Job, Queue, Worker };
 
 /** A Redis connection and the BullMQ key prefix every queue of one deployment shares. */
 export interface QueueContext {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
 }
 
@@ -189,7 +189,7 @@ export interface WorkerSettings<T> {
  * Redis is away they cannot be completed anyway: the worker closes at once, and their locks expire into
  * retries once Redis is back, instead of the app waiting out its shutdown deadline.
  */
-export function closeWorker(worker: Worker, connection: Redis): Promise<void> {
+export function closeWorker(worker: Worker, connection: RedisConnection): Promise<void> {
   return worker.close(connection.status !== 'ready');
 }
 
@@ -230,7 +230,7 @@ export async function watchCompletedJobs(
   listener: (jobId: string, returnValue: unknown) => void,
 ): Promise<{ close(): Promise<void> }> {
   const events = new QueueEvents(queue, {
-    connection: context.connection.duplicate(),
+    connection: duplicateConnection(context.connection),
     prefix: context.prefix,
   });
   events.on('completed', ({ jobId, returnvalue }) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { redisFailureHint } from './redis-connection.js';
 
-describe('why Redis over TLS could not be reached', () => {
+describe('why Redis could not be reached', () => {
   it('points at the client certificate when a TLS Redis resets a client that has none', () => {
     expect(redisFailureHint('rediss://redis.lab:6380', {}, 'write ECONNRESET')).toMatch(
       /client certificate.*REDIS_CERT_FILE and REDIS_KEY_FILE/,
@@ -21,6 +21,12 @@ describe('why Redis over TLS could not be reached', () => {
     ).toMatch(/REDIS_CA_FILE/);
     expect(redisFailureHint('rediss://redis.lab:6380', {}, 'unable to get local issuer certificate')).toMatch(
       /REDIS_CA_FILE/,
+    );
+  });
+
+  it('suspects REDIS_CLUSTER when the cluster client finds no cluster', () => {
+    expect(redisFailureHint('redis://redis.lab:6379', {}, 'Failed to refresh slots cache.')).toMatch(
+      /not a node of a Redis Cluster: unset REDIS_CLUSTER/,
     );
   });
 

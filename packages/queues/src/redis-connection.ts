@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 
-export type { Redis } from 'ioredis';
+export type { Cluster, Redis } from 'ioredis';
+
+/** A connection to one Redis, or to a Redis Cluster (REDIS_CLUSTER): BullMQ and our scripts take either. */
+export type RedisConnection = Redis | Cluster;
 
 export type ConnectionRole =
   /** Long-lived BullMQ workers: commands wait for a reconnect instead of failing (BullMQ requires this). */
@@ -20,26 +23,65 @@ export interface RedisTlsFiles {
 /**
  * A Redis connection from `REDIS_URL` (`redis://[:password@]host:port[/db]`, `rediss://` for TLS).
  * It reconnects forever with a capped backoff; callers watch its state with `onRedisStateChange`.
+ * With `cluster`, REDIS_URL names one node of a Redis Cluster, from which the client learns the others
+ * and which node holds which keys; its password and TLS settings apply to every node.
  */
 export function createRedisConnection(
   url: string,
   role: ConnectionRole,
   name: string,
   tls: RedisTlsFiles = {},
-): Redis {
-  const options: RedisOptions = {
+  cluster = false,
+): RedisConnection {
+  const retry = (times: number) => Math.min(250 * 2 ** Math.min(times, 5), 5000);
+  const options = {
     // Given, the options replace ioredis's `tls: true` for rediss://; BullMQ's duplicates keep them.
     ...(url.startsWith('rediss:') ? { tls: redisTlsOptions(tls) } : {}),
     connectionName: name.replace(/\s+/g, '-'),
-    lazyConnect: false,
     // BullMQ is tested against RESP2 replies; ioredis 6 defaults to RESP3.
-    protocol: 2,
-    retryStrategy: (times) => Math.min(250 * 2 ** Math.min(times, 5), 5000),
+    protocol: 2 as const,
     ...(role === 'worker'
       ? { maxRetriesPerRequest: null, enableReadyCheck: true }
-      : { maxRetriesPerRequest: 1, enableOfflineQueue: true, commandTimeout: 5000 }),
+      : { maxRetriesPerRequest: 1, commandTimeout: 5000 }),
+  } satisfies RedisOptions;
+  if (!cluster)
+    return new Redis(url, { ...options, lazyConnect: false, enableOfflineQueue: true, retryStrategy: retry });
+  const seed = new URL(url);
+  const clusterOptions: ClusterOptions = {
+    clusterRetryStrategy: retry,
+    enableOfflineQueue: true,
+    enableReadyCheck: true,
+    redisOptions: {
+      ...options,
+      ...(seed.username ? { username: decodeURIComponent(seed.username) } : {}),
+      ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),
+    },
   };
-  return new Redis(url, options);
+  return new Cluster(
+    [{ host: seed.hostname.replace(/^\[|\]$/g, ''), port: Number(seed.port || 6379) }],
+    clusterOptions,
+  );
+}
+
+/**
+ * The mistake of pointing REDIS_URL at a node of a Redis Cluster without REDIS_CLUSTER, or the reverse,
+ * as a message that names the fix; undefined when the setting matches what Redis says it is.
+ * A single-node client of a cluster works only while that node holds every key it uses (MOVED otherwise).
+ */
+export async function clusterSettingProblem(
+  connection: RedisConnection,
+  cluster: boolean,
+): Promise<string | undefined> {
+  if (cluster) return undefined;
+  let info: string;
+  try {
+    info = await connection.info('cluster');
+  } catch {
+    return undefined;
+  }
+  return /^cluster_enabled:1\s*$/m.test(info)
+    ? 'REDIS_URL is a node of a Redis Cluster: set REDIS_CLUSTER=true, and a QUEUE_PREFIX with a hash tag ({qsm})'
+    : undefined;
 }
 
 /**
@@ -48,6 +90,9 @@ export function createRedisConnection(
  * without one; a private CA is not among Node's.
  */
 export function redisFailureHint(url: string, tls: RedisTlsFiles, reason: string): string | undefined {
+  if (/cluster support disabled|refresh slots cache/i.test(reason)) {
+    return 'if REDIS_URL is a single Redis, not a node of a Redis Cluster: unset REDIS_CLUSTER';
+  }
   if (!url.startsWith('rediss:')) return undefined;
   if (!tls.certFile && /ECONNRESET|EPIPE|certificate required/i.test(reason)) {
     return 'if this Redis asks for client certificates (tls-auth-clients yes, its default with TLS): set REDIS_CERT_FILE and REDIS_KEY_FILE';
@@ -74,7 +119,7 @@ export type RedisState = 'up' | 'down';
  * is one log line when it starts and one when it ends.
  */
 export function onRedisStateChange(
-  connection: Redis,
+  connection: RedisConnection,
   listener: (state: RedisState, detail: string) => void,
 ): () => void {
   let state: RedisState | undefined = connection.status === 'ready' ? 'up' : undefined;
@@ -100,7 +145,11 @@ export function onRedisStateChange(
 }
 
 /** Waits until the connection is ready, or rejects after `timeoutMs` with a message that says how to fix it. */
-export async function waitForRedis(connection: Redis, url: string, timeoutMs: number): Promise<void> {
+export async function waitForRedis(
+  connection: RedisConnection,
+  url: string,
+  timeoutMs: number,
+): Promise<void> {
   if (connection.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     let lastError = '';
@@ -139,4 +188,9 @@ export function redactUrl(url: string): string {
   } catch {
     return '(invalid url)';
   }
+}
+
+/** A new connection with the same settings (for a blocking reader such as QueueEvents). */
+export function duplicateConnection(connection: RedisConnection): RedisConnection {
+  return connection instanceof Cluster ? connection.duplicate() : connection.duplicate();
 }

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisConnection } from './redis-connection.js';
 
 /** What Redis does when it runs out of memory, from `INFO memory`. */
 export interface RedisMemoryPolicy {
@@ -34,10 +35,17 @@ export function evictionWarning(memory: RedisMemoryPolicy): string | undefined {
   );
 }
 
-/** Reads the policy; undefined when Redis does not tell (INFO disabled, as some hosted Redis do). */
-export async function readMemoryPolicy(connection: Redis): Promise<RedisMemoryPolicy | undefined> {
+/**
+ * Reads the policy; undefined when Redis does not tell (INFO disabled, as some hosted Redis do). On a
+ * Redis Cluster every primary has its own: the first one that may evict, else the first one.
+ */
+export async function readMemoryPolicy(connection: RedisConnection): Promise<RedisMemoryPolicy | undefined> {
   try {
-    return parseMemoryPolicy(await connection.info('memory'));
+    const nodes = connection instanceof Cluster ? connection.nodes('master') : [connection];
+    const policies = await Promise.all(
+      nodes.map(async (node) => parseMemoryPolicy(await node.info('memory'))),
+    );
+    return policies.find((p) => p && evictionWarning(p)) ?? policies[0];
   } catch {
     return undefined;
   }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-connection.js';
 
 /*
  * Small pieces of shared state that BullMQ does not provide, each one atomic in Redis. Keys live under
@@ -22,7 +22,7 @@ export interface PollLock {
 }
 
 /** One poll of a (server, virtual proxy) at a time, across every poller process. */
-export function createPollLock(connection: Redis, prefix: string): PollLock {
+export function createPollLock(connection: RedisConnection, prefix: string): PollLock {
   const key = (id: string) => `${prefix}:qsm:poll-lock:${id}`;
   return {
     async acquire(schedulerId, token, ttlMs) {
@@ -55,7 +55,7 @@ export interface PublishedSnapshots {
 }
 
 /** Which snapshot each MQTT topic carries, shared by every MQTT sink process. */
-export function createPublishedSnapshots(connection: Redis, prefix: string): PublishedSnapshots {
+export function createPublishedSnapshots(connection: RedisConnection, prefix: string): PublishedSnapshots {
   const key = `${prefix}:qsm:mqtt-published`;
   return {
     async claim(topic, polledAt) {
@@ -71,7 +71,7 @@ export interface SessionCounts {
 }
 
 /** The latest session count of every polled proxy, shared by all pollers (for the Prometheus gauge). */
-export function createSessionCounts(connection: Redis, prefix: string): SessionCounts {
+export function createSessionCounts(connection: RedisConnection, prefix: string): SessionCounts {
   const key = sessionCountsKey(prefix);
   return {
     async record(schedulerId, count) {

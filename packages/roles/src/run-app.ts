@@ -13,6 +13,7 @@ import {
 import { createLogger, type Logger } from '@qsm/logging';
 import {
   type ConnectionRole,
+  clusterSettingProblem,
   createRedisConnection,
   evictionWarning,
   onRedisStateChange,
@@ -127,11 +128,15 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
     definition.connection,
     `qsm-${definition.role}`,
     redisTls,
+    env.REDIS_CLUSTER,
   );
   const stopWatchingRedis = onRedisStateChange(connection, (state, detail) => {
     if (state === 'up') {
       logger.info({ redis: redactUrl(env.REDIS_URL) }, 'redis connected');
       // Checked at every connect: the Redis that comes back after an outage may not be the one that left.
+      void clusterSettingProblem(connection, env.REDIS_CLUSTER).then((problem) => {
+        if (problem) abortStart(problem);
+      });
       void readMemoryPolicy(connection).then((memory) => {
         const warning = memory && evictionWarning(memory);
         if (warning) logger.warn({ redis: redactUrl(env.REDIS_URL), ...memory }, warning);

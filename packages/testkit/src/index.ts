@@ -13,11 +13,13 @@ export {
 export { collectMqtt, type MqttCollector, type MqttMessage } from './mqtt-collector.js';
 export {
   freePort,
+  type OwnRedisCluster,
   type OwnService,
   type ServerTls,
   startOwnInfluxd,
   startOwnMosquitto,
   startOwnRedis,
+  startOwnRedisCluster,
   waitForPort,
 } from './own-services.js';
 export { appMain, repoRoot, tempDir, uniqueName } from './paths.js';

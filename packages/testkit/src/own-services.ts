@@ -232,3 +232,70 @@ ${options.tls ? `  https-enabled = true\n  https-certificate = "${options.tls.ce
     },
   };
 }
+
+export interface OwnRedisCluster {
+  /** `redis://127.0.0.1:<port>` of every primary. */
+  urls: string[];
+  /** The URL of a primary that does not hold `key`'s slot: a seed that only works if the client follows the cluster. */
+  urlAwayFrom(key: string): string;
+  stop(): Promise<void>;
+}
+
+/** A Redis Cluster of the test's own: `masters` primaries on free ports, no replicas, no persistence. */
+export async function startOwnRedisCluster(masters = 3): Promise<OwnRedisCluster> {
+  const ports = await Promise.all(Array.from({ length: masters }, () => freePort()));
+  const nodes = await Promise.all(
+    ports.map(async (port) => {
+      const dir = tempDir('redis-cluster');
+      const proc = startProcess(`redis-cluster:${port}`, 'redis-server', [
+        ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
+        ...['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf')],
+        ...['--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+      ]);
+      await waitForPort(port);
+      return proc;
+    }),
+  );
+  const cli = (port: number, ...args: string[]) =>
+    execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' });
+  execFileSync(
+    'redis-cli',
+    [
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ],
+    { stdio: 'ignore' },
+  );
+  const deadline = Date.now() + 10_000;
+  while (!ports.every((p) => cli(p, 'cluster', 'info').includes('cluster_state:ok'))) {
+    if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const urls = ports.map((p) => `redis://127.0.0.1:${p}`);
+  return {
+    urls,
+    urlAwayFrom(key) {
+      const slot = Number(cli(ports[0]!, 'cluster', 'keyslot', key).trim());
+      const owner = ports.find((p) => {
+        const own = cli(p, 'cluster', 'myid').trim();
+        return cli(p, 'cluster', 'nodes')
+          .split('\n')
+          .find((line) => line.startsWith(own))!
+          .split(' ')
+          .slice(8)
+          .some((range) => {
+            const [from, to = from] = range.split('-').map(Number);
+            return slot >= from! && slot <= to!;
+          });
+      });
+      return urls[ports.findIndex((p) => p !== owner)]!;
+    },
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+    },
+  };
+}

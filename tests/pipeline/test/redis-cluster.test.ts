@@ -1,0 +1,143 @@
+import type { CertificateSet } from '@qsm/dev-certs';
+import {
+  appMain,
+  collectMqtt,
+  dropInfluxDatabase,
+  influxQuery,
+  type OwnRedisCluster,
+  rows,
+  type Simulator,
+  services,
+  startApp,
+  startOwnRedisCluster,
+  startProcess,
+  startSimulator,
+  stopAll,
+  tempDir,
+  testCertificates,
+  uniqueName,
+  waitUntil,
+  writeButlerConfig,
+} from '@qsm/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/*
+ * A Redis Cluster of three primaries. REDIS_URL names one of them, on purpose one that does not hold the
+ * slot of the queues' hash tag: the apps must follow the cluster to the node that does.
+ */
+
+const tag = uniqueName('cluster');
+const prefix = `{${tag}}`;
+const db = uniqueName('qsm_cluster');
+const baseTopic = `qsm-test/${tag}/`;
+let cluster: OwnRedisCluster;
+let sim: Simulator;
+let configFile: string;
+let seedUrl: string;
+
+beforeAll(async () => {
+  cluster = await startOwnRedisCluster();
+  seedUrl = cluster.urlAwayFrom(tag);
+  const certs: CertificateSet = await testCertificates('redis-cluster');
+  sim = await startSimulator(certs, [
+    '--servers',
+    '1',
+    '--prefixes',
+    '/,/hdr',
+    '--sessions',
+    '3',
+    '--churn',
+    '0',
+  ]);
+  configFile = writeButlerConfig(tempDir('redis-cluster'), {
+    certs,
+    pollingInterval: 1000,
+    servers: [{ serverName: 'sense1', qpsHost: sim.qpsHost('sense1'), virtualProxies: ['/', '/hdr'] }],
+    influx: { db },
+    mqtt: { baseTopic },
+  });
+});
+
+afterAll(async () => {
+  await stopAll();
+  await cluster?.stop();
+  await dropInfluxDatabase(db);
+});
+
+describe('Redis Cluster (REDIS_CLUSTER=true, a hash-tag QUEUE_PREFIX)', () => {
+  it('scheduler, poller, both sinks and the board work through a cluster whose seed node does not hold the queues', async () => {
+    const env = { REDIS_URL: seedUrl, REDIS_CLUSTER: 'true' };
+    const subscriber = await collectMqtt(`${baseTopic}#`, services.mqttUrl);
+    const apps = [
+      await startApp('scheduler', { configFile, prefix, env }),
+      await startApp('poller', { configFile, prefix, env }),
+      await startApp('influx-sink', { configFile, prefix, env }),
+      await startApp('mqtt-sink', { configFile, prefix, env }),
+      await startApp('board', {
+        configFile,
+        prefix,
+        env: { ...env, BOARD_PORT: '0', BOARD_ALLOW_OPEN: 'true' },
+      }),
+    ];
+    await waitUntil(
+      async () =>
+        rows(
+          await influxQuery(
+            db,
+            'SELECT count(session_count) FROM user_session_summary GROUP BY user_session_virtual_proxy',
+          ),
+        ).length === 2,
+      'summaries of both proxies in InfluxDB',
+    );
+    await waitUntil(
+      () => new Set(subscriber.messages.map((m) => m.topic)).size === 2,
+      'snapshots of both proxies on MQTT',
+    );
+    for (const app of apps) {
+      const ready = await app.ready();
+      expect(ready.status, `${app.name} ready: ${JSON.stringify(ready.body)}`).toBe(200);
+      expect(app.lines.filter((l) => /MOVED|CROSSSLOT|unavailable|"level":[56]0/.test(l))).toEqual([]);
+    }
+    const board = apps.at(-1)!;
+    const url = JSON.parse(board.lines.find((l) => l.includes('Bull Board listening'))!).url.replace(/\/$/, '') as string;
+    const queues = (await (await fetch(`${url}/api/queues`)).json()) as {
+      queues: Array<{ name: string; counts: Record<string, number> }>;
+    };
+    const influxQueue = queues.queues.find((q) => q.name === 'sink-influx');
+    expect(influxQueue?.counts.completed).toBeGreaterThan(0);
+    await subscriber.close();
+  });
+
+  it('a REDIS_URL of a cluster node without REDIS_CLUSTER: exits 1 saying what to set, instead of failing with MOVED', async () => {
+    const scheduler = startProcess('scheduler-without-cluster', process.execPath, [appMain('scheduler')], {
+      env: {
+        CONFIG_FILE: configFile,
+        QUEUE_PREFIX: prefix,
+        HTTP_PORT: '0',
+        LOG_FORMAT: 'json',
+        REDIS_URL: seedUrl,
+      },
+    });
+    expect(await scheduler.exited).toBe(1);
+    expect(scheduler.lines.join('\n')).toContain(
+      'cannot start: REDIS_URL is a node of a Redis Cluster: set REDIS_CLUSTER=true',
+    );
+    expect(scheduler.lines.join('\n')).not.toContain('MOVED');
+  });
+
+  it('REDIS_CLUSTER with a single Redis: says so in the outage line', async () => {
+    const scheduler = startProcess('scheduler-not-a-cluster', process.execPath, [appMain('scheduler')], {
+      env: {
+        CONFIG_FILE: configFile,
+        QUEUE_PREFIX: prefix,
+        HTTP_PORT: '0',
+        LOG_FORMAT: 'json',
+        REDIS_URL: services.redisUrl,
+        REDIS_CLUSTER: 'true',
+      },
+    });
+    const line = await scheduler.waitForLine((l) => l.includes('redis unavailable'), 10_000);
+    expect(JSON.parse(line)).toMatchObject({ hint: expect.stringContaining('unset REDIS_CLUSTER') });
+    await scheduler.stop();
+  });
+});
