@@ -11,18 +11,54 @@ import { cycleCase, type InfluxCeilingResult, influxCeilingCase, throughputCase 
  * Mosquitto on this machine, with the QPS simulator. Needs the local services (scripts/services.sh start).
  */
 
-const { values } = parseArgs({
-  options: {
-    cases: { type: 'string', default: 'cycle,throughput,latency,influx' },
-    proxies: { type: 'string', default: '1000' },
-    quick: { type: 'boolean', default: false },
-    'no-baseline': { type: 'boolean', default: false },
-    'no-docs': { type: 'boolean', default: false },
-    // The pollers' POLLER_CONCURRENCY and QPS_MAX_SOCKETS_PER_SERVER in every case, to compare settings.
-    'poller-concurrency': { type: 'string' },
-    'sockets-per-server': { type: 'string' },
-  },
-});
+const USAGE = `pnpm bench [options]   (docs/performance.md says what each case measures)
+  --cases cycle,throughput,latency,influx   the cases to run (default: all)
+  --proxies 1000                            virtual proxies of the cycle case
+  --quick                                   a smaller run (200 proxies)
+  --no-baseline                             skip the sequential (Butler SOS style) baseline
+  --no-docs                                 leave docs/performance.md alone
+  --poller-concurrency N, --sockets-per-server N   the pollers' POLLER_CONCURRENCY, QPS_MAX_SOCKETS_PER_SERVER
+  --help                                    this text`;
+const CASES = ['cycle', 'throughput', 'latency', 'influx'];
+
+function usageError(message: string): never {
+  process.stderr.write(`bench: ${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        cases: { type: 'string', default: CASES.join(',') },
+        proxies: { type: 'string', default: '1000' },
+        quick: { type: 'boolean', default: false },
+        'no-baseline': { type: 'boolean', default: false },
+        'no-docs': { type: 'boolean', default: false },
+        // The pollers' POLLER_CONCURRENCY and QPS_MAX_SOCKETS_PER_SERVER in every case, to compare settings.
+        'poller-concurrency': { type: 'string' },
+        'sockets-per-server': { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+}
+const { values } = parseOptions();
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const unknownCases = values.cases.split(',').filter((c) => !CASES.includes(c));
+if (unknownCases.length > 0)
+  usageError(`unknown case(s) ${unknownCases.join(', ')}: pick from ${CASES.join(', ')}`);
+for (const name of ['proxies', 'poller-concurrency', 'sockets-per-server'] as const) {
+  const value = values[name];
+  if (value !== undefined && !(Number.isInteger(Number(value)) && Number(value) > 0)) {
+    usageError(`--${name} must be a whole number above 0, not "${value}"`);
+  }
+}
 const cases = new Set(values.cases.split(','));
 const quick = values.quick;
 const proxies = quick ? 200 : Number(values.proxies);

@@ -24,10 +24,3 @@ export function basicAuth(
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
-/** Running the board without a login is only allowed when it listens on this machine only. */
-export function isLoopback(host: string): boolean {
-  return LOOPBACK.has(host) || host.startsWith('127.');
-}

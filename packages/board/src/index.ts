@@ -1,2 +1,2 @@
-export { basicAuth, isLoopback } from './basic-auth.js';
+export { basicAuth } from './basic-auth.js';
 export { type BoardOptions, createBoardApp } from './board-app.js';

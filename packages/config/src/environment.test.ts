@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './config-error.js';
-import { commonEnvSchema, mqttSinkEnvSchema, readEnvironment } from './environment.js';
+import { boardEnvSchema, commonEnvSchema, mqttSinkEnvSchema, readEnvironment } from './environment.js';
 
 describe('deployment settings from the environment', () => {
   it('has defaults for everything', () => {
@@ -45,6 +45,27 @@ describe('deployment settings from the environment', () => {
         'env.REDIS_URL: a Redis Cluster has only database 0: remove the /<db> from REDIS_URL',
       ]);
     }
+  });
+
+  it('gives the board a login, or lets it run open only on this machine', () => {
+    const problems = (env: NodeJS.ProcessEnv) => {
+      try {
+        readEnvironment(boardEnvSchema, env);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
+      }
+    };
+    expect(problems({ BOARD_USERNAME: 'ops', BOARD_PASSWORD: 'pw', BOARD_HOST: '0.0.0.0' })).toEqual([]);
+    expect(problems({ BOARD_ALLOW_OPEN: 'true' })).toEqual([]);
+    expect(problems({})).toEqual([
+      'env.BOARD_PASSWORD: the board needs a login: set BOARD_USERNAME and BOARD_PASSWORD (or BOARD_ALLOW_OPEN=true with BOARD_HOST=127.0.0.1)',
+    ]);
+    expect(problems({ BOARD_USERNAME: 'ops' })).toEqual(['env.BOARD_PASSWORD: required with BOARD_USERNAME']);
+    expect(problems({ BOARD_PASSWORD: 'pw' })).toEqual(['env.BOARD_USERNAME: required with BOARD_PASSWORD']);
+    expect(problems({ BOARD_ALLOW_OPEN: 'true', BOARD_HOST: '0.0.0.0' })).toEqual([
+      'env.BOARD_ALLOW_OPEN: only works with BOARD_HOST on this machine (127.0.0.1), not 0.0.0.0: set BOARD_USERNAME and BOARD_PASSWORD',
+    ]);
   });
 
   it('treats an empty variable as unset', () => {

@@ -168,18 +168,49 @@ export const mqttSinkEnvSchema = sinkEnvSchema.extend({
   MQTT_PUBLISH_TIMEOUT_MS: int(100).default(30_000),
 });
 
-export const boardEnvSchema = z.object({
-  BOARD_HOST: z.string().min(1).default('127.0.0.1'),
-  BOARD_PORT: port.default(3000),
-  BOARD_USERNAME: z.string().min(1).optional(),
-  BOARD_PASSWORD: z.string().min(1).optional(),
-  BOARD_READ_ONLY: bool.default(false),
-  BOARD_ALLOW_OPEN: bool.default(false),
-  BOARD_BASE_PATH: z
-    .string()
-    .regex(/^\/[A-Za-z0-9/_-]*$/, 'must start with "/"')
-    .default('/'),
-});
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** An address only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || host.startsWith('127.');
+}
+
+export const boardEnvSchema = z
+  .object({
+    BOARD_HOST: z.string().min(1).default('127.0.0.1'),
+    BOARD_PORT: port.default(3000),
+    BOARD_USERNAME: z.string().min(1).optional(),
+    BOARD_PASSWORD: z.string().min(1).optional(),
+    BOARD_READ_ONLY: bool.default(false),
+    BOARD_ALLOW_OPEN: bool.default(false),
+    BOARD_BASE_PATH: z
+      .string()
+      .regex(/^\/[A-Za-z0-9/_-]*$/, 'must start with "/"')
+      .default('/'),
+  })
+  .superRefine((env, ctx) => {
+    // Bull Board can retry and remove jobs and shows session ids: without a login, only on this machine.
+    if (env.BOARD_USERNAME && env.BOARD_PASSWORD) return;
+    if (env.BOARD_USERNAME || env.BOARD_PASSWORD) {
+      const [given, missing] = env.BOARD_USERNAME
+        ? ['BOARD_USERNAME', 'BOARD_PASSWORD']
+        : ['BOARD_PASSWORD', 'BOARD_USERNAME'];
+      ctx.addIssue({ code: 'custom', path: [missing], message: `required with ${given}` });
+    } else if (!env.BOARD_ALLOW_OPEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['BOARD_PASSWORD'],
+        message:
+          'the board needs a login: set BOARD_USERNAME and BOARD_PASSWORD (or BOARD_ALLOW_OPEN=true with BOARD_HOST=127.0.0.1)',
+      });
+    } else if (!isLoopback(env.BOARD_HOST)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['BOARD_ALLOW_OPEN'],
+        message: `only works with BOARD_HOST on this machine (127.0.0.1), not ${env.BOARD_HOST}: set BOARD_USERNAME and BOARD_PASSWORD`,
+      });
+    }
+  });
 
 export type CommonEnv = z.output<typeof commonEnvSchema>;
 export type SchedulerEnv = z.output<typeof schedulerEnvSchema>;

@@ -99,7 +99,10 @@ describe('Redis Cluster (REDIS_CLUSTER=true, a hash-tag QUEUE_PREFIX)', () => {
       expect(app.lines.filter((l) => /MOVED|CROSSSLOT|unavailable|"level":[56]0/.test(l))).toEqual([]);
     }
     const board = apps.at(-1)!;
-    const url = JSON.parse(board.lines.find((l) => l.includes('Bull Board listening'))!).url.replace(/\/$/, '') as string;
+    const url = JSON.parse(board.lines.find((l) => l.includes('Bull Board listening'))!).url.replace(
+      /\/$/,
+      '',
+    ) as string;
     const queues = (await (await fetch(`${url}/api/queues`)).json()) as {
       queues: Array<{ name: string; counts: Record<string, number> }>;
     };
