@@ -234,21 +234,36 @@ ${options.tls ? `  https-enabled = true\n  https-certificate = "${options.tls.ce
 }
 
 export interface OwnRedisCluster {
-  /** `redis://127.0.0.1:<port>` of every primary. */
+  /** `redis://127.0.0.1:<port>` (`rediss://` with TLS) of every primary. */
   urls: string[];
   /** The URL of a primary that does not hold `key`'s slot: a seed that only works if the client follows the cluster. */
   urlAwayFrom(key: string): string;
   stop(): Promise<void>;
 }
 
-/** A Redis Cluster of the test's own: `masters` primaries on free ports, no replicas, no persistence. */
-export async function startOwnRedisCluster(masters = 3): Promise<OwnRedisCluster> {
+/**
+ * A Redis Cluster of the test's own: `masters` primaries on free ports, no replicas, no persistence. With
+ * `tls`, the nodes speak only TLS, to clients and to each other, and ask every client for a certificate.
+ */
+export async function startOwnRedisCluster(
+  options: { masters?: number; tls?: ServerTls & { clientCert: string; clientKey: string } } = {},
+): Promise<OwnRedisCluster> {
+  const { masters = 3, tls } = options;
   const ports = await Promise.all(Array.from({ length: masters }, () => freePort()));
   const nodes = await Promise.all(
     ports.map(async (port) => {
       const dir = tempDir('redis-cluster');
+      const listen = tls
+        ? [
+            ...['--port', '0', '--tls-port', String(port), '--tls-cluster', 'yes'],
+            ...['--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca],
+            // A node is a client of the others on the cluster bus, and they want a client certificate.
+            ...['--tls-client-cert-file', tls.clientCert, '--tls-client-key-file', tls.clientKey],
+          ]
+        : ['--port', String(port)];
       const proc = startProcess(`redis-cluster:${port}`, 'redis-server', [
-        ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
+        ...listen,
+        ...['--bind', '127.0.0.1', '--dir', dir],
         ...['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf')],
         ...['--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
       ]);
@@ -256,26 +271,27 @@ export async function startOwnRedisCluster(masters = 3): Promise<OwnRedisCluster
       return proc;
     }),
   );
+  const tlsArgs = tls ? ['--tls', '--cacert', tls.ca, '--cert', tls.clientCert, '--key', tls.clientKey] : [];
   const cli = (port: number, ...args: string[]) =>
-    execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' });
+    execFileSync('redis-cli', [...tlsArgs, '-p', String(port), ...args], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
   execFileSync(
     'redis-cli',
     [
-      '--cluster',
-      'create',
-      ...ports.map((p) => `127.0.0.1:${p}`),
-      '--cluster-replicas',
-      '0',
-      '--cluster-yes',
+      ...tlsArgs,
+      ...['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`)],
+      ...['--cluster-replicas', '0', '--cluster-yes'],
     ],
-    { stdio: 'ignore' },
+    { stdio: 'ignore', timeout: 30_000 },
   );
   const deadline = Date.now() + 10_000;
   while (!ports.every((p) => cli(p, 'cluster', 'info').includes('cluster_state:ok'))) {
     if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok');
     await new Promise((r) => setTimeout(r, 100));
   }
-  const urls = ports.map((p) => `redis://127.0.0.1:${p}`);
+  const urls = ports.map((p) => `${tls ? 'rediss' : 'redis'}://127.0.0.1:${p}`);
   return {
     urls,
     urlAwayFrom(key) {

@@ -30,7 +30,10 @@ const tag = uniqueName('cluster');
 const prefix = `{${tag}}`;
 const db = uniqueName('qsm_cluster');
 const baseTopic = `qsm-test/${tag}/`;
+const tlsDb = uniqueName('qsm_cluster_tls');
 let cluster: OwnRedisCluster;
+let tlsCluster: OwnRedisCluster | undefined;
+let certs: CertificateSet;
 let sim: Simulator;
 let configFile: string;
 let seedUrl: string;
@@ -38,7 +41,7 @@ let seedUrl: string;
 beforeAll(async () => {
   cluster = await startOwnRedisCluster();
   seedUrl = cluster.urlAwayFrom(tag);
-  const certs: CertificateSet = await testCertificates('redis-cluster');
+  certs = await testCertificates('redis-cluster');
   sim = await startSimulator(certs, [
     '--servers',
     '1',
@@ -61,7 +64,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopAll();
   await cluster?.stop();
+  await tlsCluster?.stop();
   await dropInfluxDatabase(db);
+  await dropInfluxDatabase(tlsDb);
 });
 
 describe('Redis Cluster (REDIS_CLUSTER=true, a hash-tag QUEUE_PREFIX)', () => {
@@ -142,5 +147,52 @@ describe('Redis Cluster (REDIS_CLUSTER=true, a hash-tag QUEUE_PREFIX)', () => {
     const line = await scheduler.waitForLine((l) => l.includes('redis unavailable'), 10_000);
     expect(JSON.parse(line)).toMatchObject({ hint: expect.stringContaining('unset REDIS_CLUSTER') });
     await scheduler.stop();
+  });
+
+  it('over TLS: a cluster whose nodes speak only TLS and want a client certificate, with a private CA', async () => {
+    tlsCluster = await startOwnRedisCluster({
+      tls: {
+        cert: certs.server,
+        key: certs.serverKey,
+        ca: certs.root,
+        clientCert: certs.client,
+        clientKey: certs.clientKey,
+      },
+    });
+    const tlsTag = `${tag}_tls`;
+    const tlsConfig = writeButlerConfig(tempDir('redis-cluster-tls'), {
+      certs,
+      pollingInterval: 1000,
+      servers: [{ serverName: 'sense1', qpsHost: sim.qpsHost('sense1'), virtualProxies: ['/'] }],
+      influx: { db: tlsDb },
+      mqtt: false,
+    });
+    const env = {
+      REDIS_URL: tlsCluster.urlAwayFrom(tlsTag),
+      REDIS_CLUSTER: 'true',
+      REDIS_CA_FILE: certs.root,
+      REDIS_CERT_FILE: certs.client,
+      REDIS_KEY_FILE: certs.clientKey,
+    };
+    const tlsPrefix = `{${tlsTag}}`;
+    const apps = [
+      await startApp('scheduler', { configFile: tlsConfig, prefix: tlsPrefix, env, name: 'scheduler-tls' }),
+      await startApp('poller', { configFile: tlsConfig, prefix: tlsPrefix, env, name: 'poller-tls' }),
+      await startApp('influx-sink', {
+        configFile: tlsConfig,
+        prefix: tlsPrefix,
+        env,
+        name: 'influx-sink-tls',
+      }),
+    ];
+    await waitUntil(
+      async () =>
+        rows(await influxQuery(tlsDb, 'SELECT count(session_count) FROM user_session_summary')).length > 0,
+      'summaries in InfluxDB through the TLS cluster',
+    );
+    for (const app of apps) {
+      expect((await app.ready()).status, app.name).toBe(200);
+      expect(app.lines.filter((l) => /MOVED|unavailable|"level":[56]0/.test(l))).toEqual([]);
+    }
   });
 });
