@@ -39,7 +39,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(`qps-sim: a Qlik Sense QPS look-alike (mutual TLS, Xrfkey, virtual proxies, churn, faults)
-  --config sim.yaml            population from a file (see apps/qps-sim/README.md), or generate one:
+  --config sim.yaml            population from a file (example: infra/config/qps-sim.yaml), or generate one:
   --servers 2 --proxies 3      servers and virtual proxies per server ("/", "/vp1", ...)
   --prefixes /,/hdr            or exactly these virtual proxies on every server
   --sessions 10 --users 8      sessions per proxy, distinct users they belong to
