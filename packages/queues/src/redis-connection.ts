@@ -64,9 +64,9 @@ export function createRedisConnection(
 }
 
 /**
- * The mistake of pointing REDIS_URL at a node of a Redis Cluster without REDIS_CLUSTER, or the reverse,
- * as a message that names the fix; undefined when the setting matches what Redis says it is.
- * A single-node client of a cluster works only while that node holds every key it uses (MOVED otherwise).
+ * The mistake of pointing REDIS_URL at a node of a Redis Cluster without REDIS_CLUSTER, as a message that
+ * names the fix; undefined otherwise. A single-node client of a cluster works only while that node holds
+ * every key it uses (MOVED otherwise). The reverse mistake never connects: redisFailureHint covers it.
  */
 export async function clusterSettingProblem(
   connection: RedisConnection,

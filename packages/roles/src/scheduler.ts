@@ -86,10 +86,11 @@ export async function startScheduler(
   const stopWatchingRedis = onRedisStateChange(context.queues.connection, (state) => {
     if (state === 'up') void reconcile(latest, 'redis reconnected').catch(() => {});
   });
-  const checkTimer = setInterval(
-    () => void reconcile(latest, 'periodic check').catch(() => {}),
-    env.SCHEDULE_CHECK_INTERVAL_MS,
-  );
+  // While Redis is away there is nothing to check; its return triggers a check of its own.
+  const checkTimer = setInterval(() => {
+    if (context.queues.connection.status === 'ready')
+      void reconcile(latest, 'periodic check').catch(() => {});
+  }, env.SCHEDULE_CHECK_INTERVAL_MS);
   checkTimer.unref();
 
   return {
