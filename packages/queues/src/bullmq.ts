@@ -35,10 +35,21 @@ export async function removeExpiredJobs(queue: Queue, maxAgeMs: number): Promise
   return [...waiting, ...delayed];
 }
 
-/** The job schedulers of the poll queue, for planSchedulers. */
+/** The job schedulers of the poll queue, for planSchedulers, each with whether its next poll is still there. */
 export async function listSchedulers(pollQueue: Queue): Promise<ExistingScheduler[]> {
   const found = await pollQueue.getJobSchedulers(0, -1);
-  return found.map((s) => ({ key: s.key, every: s.every, offset: s.offset, template: s.template }));
+  return Promise.all(
+    found.map(async (s) => ({
+      key: s.key,
+      every: s.every,
+      offset: s.offset,
+      template: s.template,
+      // The next poll is added when the current one is taken: one that is finished, or gone, ends the chain.
+      stuck:
+        s.next !== undefined &&
+        ['unknown', 'completed', 'failed'].includes(await pollQueue.getJobState(`repeat:${s.key}:${s.next}`)),
+    })),
+  );
 }
 
 /**
@@ -53,8 +64,9 @@ export async function applySchedulerPlan(
   plan: SchedulerPlan,
   now: () => number = Date.now,
 ): Promise<void> {
-  await inChunks(plan.change, 50, (s) => pollQueue.removeJobScheduler(s.id));
-  const fresh = [...plan.add, ...plan.change];
+  const renewed = [...plan.change, ...plan.repair];
+  await inChunks(renewed, 50, (s) => pollQueue.removeJobScheduler(s.id));
+  const fresh = [...plan.add, ...renewed];
   await inChunks(fresh, 50, (s) =>
     pollQueue.upsertJobScheduler(
       s.id,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { schedulerIdFor } from './job-ids.js';
-import { desiredSchedulers, interleaveServers, planSchedulers } from './scheduler-plan.js';
+import { describePlan, desiredSchedulers, interleaveServers, planSchedulers } from './scheduler-plan.js';
 
 const targets = [
   { serverName: 'sense1', virtualProxy: '/' },
@@ -28,9 +28,26 @@ describe('reconciling job schedulers with the config', () => {
     expect(planSchedulers(desired, existingFrom(desired))).toEqual({
       add: [],
       change: [],
+      repair: [],
       remove: [],
       unchanged: 3,
     });
+  });
+
+  it('sets up again a scheduler whose next poll was lost, and only that one', () => {
+    const desired = desiredSchedulers(targets, 30000);
+    const existing = existingFrom(desired).map((s) => ({ ...s, stuck: s.key === 'poll|sense1|%2Fhdr' }));
+    const plan = planSchedulers(desired, existing);
+    expect(plan.repair.map((s) => s.id)).toEqual(['poll|sense1|%2Fhdr']);
+    expect(plan).toMatchObject({ add: [], change: [], remove: [], unchanged: 2 });
+    expect(describePlan(plan)).toBe('0 added, 0 changed, 0 removed, 1 repaired (sense1/hdr), 2 unchanged');
+  });
+
+  it('changes a stuck scheduler whose settings changed too (once, as a change)', () => {
+    const existing = existingFrom(desiredSchedulers(targets, 30000)).map((s) => ({ ...s, stuck: true }));
+    const plan = planSchedulers(desiredSchedulers(targets, 10000), existing);
+    expect(plan.change).toHaveLength(3);
+    expect(plan.repair).toEqual([]);
   });
 
   it('changes every scheduler when the polling interval changes', () => {

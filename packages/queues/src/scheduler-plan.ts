@@ -23,11 +23,19 @@ export interface ExistingScheduler {
   every?: number | undefined;
   offset?: number | undefined;
   template?: { data?: unknown } | undefined;
+  /**
+   * Its next poll is gone from Redis, and with it every later one: BullMQ adds a scheduler's next job when
+   * its current one is taken, so a lost write (a failover, a restart from an AOF that missed the last
+   * second) leaves a scheduler that never polls again.
+   */
+  stuck?: boolean | undefined;
 }
 
 export interface SchedulerPlan {
   add: DesiredScheduler[];
   change: DesiredScheduler[];
+  /** Stuck schedulers, set up again as they are. */
+  repair: DesiredScheduler[];
   remove: string[];
   unchanged: number;
 }
@@ -87,7 +95,7 @@ export function interleaveServers<T extends { serverName: string }>(targets: T[]
  */
 export function planSchedulers(desired: DesiredScheduler[], existing: ExistingScheduler[]): SchedulerPlan {
   const found = new Map(existing.filter((s) => targetOfSchedulerId(s.key)).map((s) => [s.key, s]));
-  const plan: SchedulerPlan = { add: [], change: [], remove: [], unchanged: 0 };
+  const plan: SchedulerPlan = { add: [], change: [], repair: [], remove: [], unchanged: 0 };
   for (const want of desired) {
     const have = found.get(want.id);
     found.delete(want.id);
@@ -98,6 +106,7 @@ export function planSchedulers(desired: DesiredScheduler[], existing: ExistingSc
       JSON.stringify(have.template?.data) !== JSON.stringify(want.data)
     )
       plan.change.push(want);
+    else if (have.stuck) plan.repair.push(want);
     else plan.unchanged++;
   }
   plan.remove = [...found.keys()];
@@ -123,6 +132,7 @@ export function describePlan(plan: SchedulerPlan): string {
     `${plan.add.length} added${plan.add.length ? ` (${names(plan.add)})` : ''}`,
     `${plan.change.length} changed${plan.change.length ? ` (${names(plan.change)})` : ''}`,
     `${plan.remove.length} removed${plan.remove.length ? ` (${names(plan.remove)})` : ''}`,
+    ...(plan.repair.length ? [`${plan.repair.length} repaired (${names(plan.repair)})`] : []),
     `${plan.unchanged} unchanged`,
   ];
   return parts.join(', ');

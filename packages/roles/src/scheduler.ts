@@ -50,15 +50,22 @@ export async function startScheduler(
       reason,
       added: plan.add.length,
       changed: plan.change.length,
+      repaired: plan.repair.length,
       removed: plan.remove.length,
       unchanged: plan.unchanged,
     };
     const check = CHECKS.has(reason);
-    const changed = plan.add.length + plan.change.length + plan.remove.length > 0;
-    if (check && plan.add.length > 0) {
+    const changed = plan.add.length + plan.change.length + plan.repair.length + plan.remove.length > 0;
+    if (check && plan.add.length + plan.repair.length > 0) {
+      const lost = [
+        ...(plan.add.length
+          ? [`${plan.add.length} of ${desired.length} job schedulers were missing from Redis`]
+          : []),
+        ...(plan.repair.length ? [`${plan.repair.length} had lost their next poll`] : []),
+      ];
       logger.warn(
         fields,
-        `${plan.add.length} of ${desired.length} job schedulers were missing from Redis (restarted without persistence, flushed, or failed over?) and are added again: ${describePlan(plan)}`,
+        `${lost.join(' and ')} (Redis restarted without persistence, flushed, or failed over?); set up again: ${describePlan(plan)}`,
       );
     } else if (check && !changed) {
       logger.debug(fields, `schedulers checked (${reason}): all ${plan.unchanged} in place`);

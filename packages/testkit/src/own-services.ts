@@ -234,42 +234,64 @@ ${options.tls ? `  https-enabled = true\n  https-certificate = "${options.tls.ce
 }
 
 export interface OwnRedisCluster {
-  /** `redis://127.0.0.1:<port>` (`rediss://` with TLS) of every primary. */
+  /** `redis://127.0.0.1:<port>` (`rediss://` with TLS) of every node. */
   urls: string[];
-  /** The URL of a primary that does not hold `key`'s slot: a seed that only works if the client follows the cluster. */
+  /** The URL of a node that does not hold `key`'s slot: a seed that only works if the client follows the cluster. */
   urlAwayFrom(key: string): string;
+  /** Kills (SIGKILL) the primary holding `key`'s slot and waits until its replica has taken over. */
+  failPrimaryOf(key: string): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
- * A Redis Cluster of the test's own: `masters` primaries on free ports, no replicas, no persistence. With
- * `tls`, the nodes speak only TLS, to clients and to each other, and ask every client for a certificate.
+ * A Redis Cluster of the test's own: `masters` primaries with `replicas` replicas each, on free ports, no
+ * persistence, tuned for quick failovers. With `tls`, the nodes speak only TLS, to
+ * clients and to each other, and ask every client for a certificate.
  */
 export async function startOwnRedisCluster(
-  options: { masters?: number; tls?: ServerTls & { clientCert: string; clientKey: string } } = {},
+  options: {
+    masters?: number;
+    replicas?: number;
+    tls?: ServerTls & { clientCert: string; clientKey: string };
+  } = {},
 ): Promise<OwnRedisCluster> {
-  const { masters = 3, tls } = options;
-  const ports = await Promise.all(Array.from({ length: masters }, () => freePort()));
-  const nodes = await Promise.all(
-    ports.map(async (port) => {
-      const dir = tempDir('redis-cluster');
-      const listen = tls
-        ? [
-            ...['--port', '0', '--tls-port', String(port), '--tls-cluster', 'yes'],
-            ...['--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca],
-            // A node is a client of the others on the cluster bus, and they want a client certificate.
-            ...['--tls-client-cert-file', tls.clientCert, '--tls-client-key-file', tls.clientKey],
-          ]
-        : ['--port', String(port)];
-      const proc = startProcess(`redis-cluster:${port}`, 'redis-server', [
-        ...listen,
-        ...['--bind', '127.0.0.1', '--dir', dir],
-        ...['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf')],
-        ...['--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
-      ]);
-      await waitForPort(port);
-      return proc;
-    }),
+  const { masters = 3, replicas = 0, tls } = options;
+  const ports = await Promise.all(Array.from({ length: masters * (1 + replicas) }, () => freePort()));
+  const nodes = new Map(
+    await Promise.all(
+      ports.map(async (port) => {
+        const dir = tempDir('redis-cluster');
+        const listen = tls
+          ? [
+              ...[
+                '--port',
+                '0',
+                '--tls-port',
+                String(port),
+                '--tls-cluster',
+                'yes',
+                '--tls-replication',
+                'yes',
+              ],
+              ...['--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca],
+              // A node is a client of the others on the cluster bus, and they want a client certificate.
+              ...['--tls-client-cert-file', tls.clientCert, '--tls-client-key-file', tls.clientKey],
+            ]
+          : ['--port', String(port)];
+        const proc = startProcess(`redis-cluster:${port}`, 'redis-server', [
+          ...listen,
+          ...['--bind', '127.0.0.1', '--dir', dir],
+          ...['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf')],
+          // Quick failovers: a second to call a primary dead, replicas synced at once and always allowed
+          // to take over (Redis's own defaults wait for minutes in the worst case).
+          ...['--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0'],
+          ...['--repl-diskless-sync-delay', '0'],
+          ...['--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+        ]);
+        await waitForPort(port);
+        return [port, proc] as const;
+      }),
+    ),
   );
   const tlsArgs = tls ? ['--tls', '--cacert', tls.ca, '--cert', tls.clientCert, '--key', tls.clientKey] : [];
   const cli = (port: number, ...args: string[]) =>
@@ -282,36 +304,71 @@ export async function startOwnRedisCluster(
     [
       ...tlsArgs,
       ...['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`)],
-      ...['--cluster-replicas', '0', '--cluster-yes'],
+      ...['--cluster-replicas', String(replicas), '--cluster-yes'],
     ],
     { stdio: 'ignore', timeout: 30_000 },
   );
-  const deadline = Date.now() + 10_000;
-  while (!ports.every((p) => cli(p, 'cluster', 'info').includes('cluster_state:ok'))) {
-    if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const urls = ports.map((p) => `${tls ? 'rediss' : 'redis'}://127.0.0.1:${p}`);
-  return {
-    urls,
-    urlAwayFrom(key) {
-      const slot = Number(cli(ports[0]!, 'cluster', 'keyslot', key).trim());
-      const owner = ports.find((p) => {
-        const own = cli(p, 'cluster', 'myid').trim();
-        return cli(p, 'cluster', 'nodes')
-          .split('\n')
-          .find((line) => line.startsWith(own))!
-          .split(' ')
-          .slice(8)
-          .some((range) => {
-            const [from, to = from] = range.split('-').map(Number);
-            return slot >= from! && slot <= to!;
-          });
+  const live = () =>
+    ports.filter((p) => nodes.get(p)!.child.exitCode === null && nodes.get(p)!.child.signalCode === null);
+  // Ready when every node sees the cluster ok and every replica has its primary's data (until then it
+  // could not take over).
+  const settled = (p: number) => {
+    if (!cli(p, 'cluster', 'info').includes('cluster_state:ok')) return false;
+    const replication = cli(p, 'info', 'replication');
+    return replication.includes('role:master') || replication.includes('master_link_status:up');
+  };
+  const waitForClusterOk = async () => {
+    const deadline = Date.now() + 20_000;
+    while (!live().every(settled)) {
+      if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  await waitForClusterOk();
+  /** The port of the primary that holds `key`'s slot, as a live node sees it. */
+  const primaryOf = (key: string): number => {
+    const asker = live()[0]!;
+    const slot = Number(cli(asker, 'cluster', 'keyslot', key).trim());
+    for (const line of cli(asker, 'cluster', 'nodes').split('\n')) {
+      const fields = line.split(' ');
+      if (!fields[2]?.includes('master') || fields[2].includes('fail')) continue;
+      const holds = fields.slice(8).some((range) => {
+        const [from, to = from] = range.split('-').map(Number);
+        return slot >= from! && slot <= to!;
       });
-      return urls[ports.findIndex((p) => p !== owner)]!;
+      if (holds) return Number(fields[1]!.split('@')[0]!.split(':').at(-1));
+    }
+    throw new Error(`no primary holds the slot of ${key}`);
+  };
+  const urlOf = (port: number) => `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`;
+  return {
+    urls: ports.map(urlOf),
+    urlAwayFrom(key) {
+      const owner = primaryOf(key);
+      return urlOf(ports.find((p) => p !== owner)!);
+    },
+    async failPrimaryOf(key) {
+      const owner = primaryOf(key);
+      await nodes.get(owner)!.stop('SIGKILL');
+      const deadline = Date.now() + 20_000;
+      const heldElsewhere = () => {
+        try {
+          return primaryOf(key) !== owner;
+        } catch {
+          return false; // no primary holds it yet: the replica has not taken over
+        }
+      };
+      while (!heldElsewhere()) {
+        if (Date.now() > deadline) {
+          const view = cli(live()[0]!, 'cluster', 'nodes');
+          throw new Error(`no replica took over from 127.0.0.1:${owner}; the cluster sees:\n${view}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await waitForClusterOk();
     },
     async stop() {
-      await Promise.all(nodes.map((n) => n.stop()));
+      await Promise.all([...nodes.values()].map((n) => n.stop()));
     },
   };
 }

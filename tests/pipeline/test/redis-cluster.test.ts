@@ -196,3 +196,52 @@ describe('Redis Cluster (REDIS_CLUSTER=true, a hash-tag QUEUE_PREFIX)', () => {
     }
   });
 });
+
+describe('Redis Cluster failover', () => {
+  let replicated: OwnRedisCluster | undefined;
+  const failoverTag = `${tag}_failover`;
+  const failoverDb = uniqueName('qsm_cluster_failover');
+
+  afterAll(async () => {
+    await replicated?.stop();
+    await dropInfluxDatabase(failoverDb);
+  });
+
+  it('when the primary holding the queues dies, its replica takes over and polling and delivery go on without a restart', async () => {
+    replicated = await startOwnRedisCluster({ masters: 3, replicas: 1 });
+    const failoverConfig = writeButlerConfig(tempDir('redis-cluster-failover'), {
+      certs,
+      pollingInterval: 1000,
+      servers: [{ serverName: 'sense1', qpsHost: sim.qpsHost('sense1'), virtualProxies: ['/'] }],
+      influx: { db: failoverDb },
+      mqtt: false,
+    });
+    // Replication is asynchronous: the failover may lose a scheduler's next poll, which the scheduler's
+    // check (every 3 s here) sets up again.
+    const env = {
+      REDIS_URL: replicated.urlAwayFrom(failoverTag),
+      REDIS_CLUSTER: 'true',
+      SCHEDULE_CHECK_INTERVAL_MS: '3000',
+    };
+    const failoverPrefix = `{${failoverTag}}`;
+    const start = (app: 'scheduler' | 'poller' | 'influx-sink') =>
+      startApp(app, { configFile: failoverConfig, prefix: failoverPrefix, env, name: `${app}-failover` });
+    const apps = [await start('scheduler'), await start('poller'), await start('influx-sink')];
+    const summaries = async () =>
+      Number(
+        rows(await influxQuery(failoverDb, 'SELECT count(session_count) FROM user_session_summary'))[0]
+          ?.count ?? 0,
+      );
+    await waitUntil(async () => (await summaries()) >= 2, 'summaries before the failover');
+
+    await replicated.failPrimaryOf(failoverTag);
+    const before = await summaries();
+    await waitUntil(async () => (await summaries()) >= before + 3, 'summaries after the failover', {
+      timeoutMs: 30_000,
+    });
+    for (const app of apps) {
+      expect(app.child.exitCode, `${app.name} still running`).toBeNull();
+      expect((await app.ready()).status, `${app.name} ready`).toBe(200);
+    }
+  });
+});
