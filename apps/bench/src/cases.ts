@@ -238,6 +238,8 @@ export interface ThroughputResult {
   latency: { p50Ms: number; p99Ms: number; samples: number };
   cpuSeconds: Record<string, number>;
   peakRssMb: Record<string, number>;
+  /** How many polls' records an InfluxDB job held on average: the pollers group what finishes together. */
+  recordsPerInfluxJob: number;
 }
 
 /** Sustained polls/s acknowledged by both sinks, end-to-end latency (poll time -> InfluxDB ack). */
@@ -275,12 +277,16 @@ export async function throughputCase(
       };
     };
     const ages: number[] = [];
+    let jobs = 0;
     const watcher = await watchCompletedJobs(
       { connection, prefix: pipeline.prefix },
       QUEUE.influx,
       (_id, value) => {
-        const age = (value as { ageMs?: number } | undefined)?.ageMs;
-        if (typeof age === 'number') ages.push(age);
+        // A job holds one poll's record (ageMs) or a group of them (agesMs, one per record).
+        const done = value as { ageMs?: number; agesMs?: number[] } | undefined;
+        const own = done?.agesMs ?? (typeof done?.ageMs === 'number' ? [done.ageMs] : []);
+        ages.push(...own);
+        jobs++;
       },
     );
     const before = { ...(await sample()), stats: statsOf(pipeline.processes()), at: performance.now() };
@@ -302,6 +308,7 @@ export async function throughputCase(
       overlapSkipped: after.overlap - before.overlap,
       influxPointsPerSecond: Math.round((after.points - before.points) / seconds),
       latency: { p50Ms: percentile(ages, 50), p99Ms: percentile(ages, 99), samples: ages.length },
+      recordsPerInfluxJob: jobs > 0 ? Math.round((ages.length / jobs) * 10) / 10 : 0,
       cpuSeconds: cpuDelta(before.stats, after.stats),
       peakRssMb: peakRssOfApps(after.stats),
     };
@@ -313,6 +320,8 @@ export async function throughputCase(
 
 export interface InfluxCeilingResult {
   results: number;
+  /** Results delivered together (one InfluxDB job per burst, up to the group limits). */
+  resultsPerBurst: number;
   points: number;
   batchSize: number;
   /** Mean of the two ceiling runs. */
@@ -366,6 +375,7 @@ export async function influxCeilingCase(
   resultsCount: number,
   sessions: number,
   batchSize: number,
+  resultsPerBurst: number,
 ): Promise<InfluxCeilingResult> {
   const sinkDb = uniqueName('bench_sink');
   const prefix = uniqueName('bench_sink');
@@ -376,12 +386,15 @@ export async function influxCeilingCase(
     await waitForIdleServices();
     const before = await influxCeiling(makeResults(resultsCount, sessions, 'before'), batchSize);
 
-    // The sink: the same number of results of the same shape, queued before the sink starts.
+    // The sink: the same number of results of the same shape, queued before the sink starts, delivered
+    // `resultsPerBurst` at a time as polls finishing together are (the delivery groups each burst's records).
     const delivery = createResultDelivery({ connection, prefix });
     const results = makeResults(resultsCount, sessions, 'sink');
-    for (let i = 0; i < results.length; i += 500) {
-      await delivery.deliver(
-        results.slice(i, i + 500).map((data, k) => ({ queue: QUEUE.influx, id: `bench-${i + k}`, data })),
+    for (let i = 0; i < results.length; i += resultsPerBurst) {
+      await Promise.all(
+        results
+          .slice(i, i + resultsPerBurst)
+          .map((data, k) => delivery.deliver([{ queue: QUEUE.influx, id: `bench-${i + k}`, data }])),
       );
     }
     await delivery.close();
@@ -423,6 +436,7 @@ export async function influxCeilingCase(
     const ceiling = (before.pointsPerSecond + after.pointsPerSecond) / 2;
     return {
       results: resultsCount,
+      resultsPerBurst,
       points: before.points,
       batchSize,
       ceilingPointsPerSecond: Math.round(ceiling),

@@ -1,10 +1,12 @@
 import { FlowProducer, type Job, Queue, QueueEvents, Worker, type WorkerOptions } from 'bullmq';
+import { createDeliveryMarkers } from './delivery-markers.js';
 import { firstPollJobId } from './job-ids.js';
 import { pollJobOptions, sinkJobOptions } from './job-options.js';
-import type { InfluxSinkJob, MqttSinkJob } from './payloads.js';
 import { QUEUE, type QueueName } from './queue-names.js';
 import { duplicateConnection, type RedisConnection } from './redis-connection.js';
+import { type GroupLimits, groupedMemberIds, groupInfluxJobs, RESULT_GROUP_LIMITS } from './result-groups.js';
 import type { DesiredScheduler, ExistingScheduler, SchedulerPlan } from './scheduler-plan.js';
+import type { SinkJobSpec } from './sink-job-spec.js';
 
 export type { Job, Queue, Worker };
 
@@ -102,27 +104,30 @@ async function inChunks<T>(items: T[], size: number, run: (item: T) => Promise<u
   for (const chunk of chunksOf(items, size)) await Promise.all(chunk.map(run));
 }
 
-export type SinkJobSpec =
-  | { queue: typeof QUEUE.influx; id: string; data: InfluxSinkJob }
-  | { queue: typeof QUEUE.mqtt; id: string; data: MqttSinkJob };
-
 export interface ResultDelivery {
   /**
    * Adds every job in one atomic step: all of them or none. Existing job ids are left as they are.
    * Deliveries made in the same turn of the event loop (a burst of polls finishing together) share one
-   * atomic step, which saves most of the client-side cost of a Redis transaction per poll.
+   * atomic step, which saves most of the client-side cost of a Redis transaction per poll, and their
+   * InfluxDB records travel as groups (groupInfluxJobs), which saves most of the queue's cost per poll.
    */
   deliver(jobs: SinkJobSpec[]): Promise<void>;
+  /** Whether the record of the poll with this job id went out in a group (see DeliveryMarkers). */
+  deliveredInGroup(id: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
 const MAX_JOBS_PER_STEP = 500;
 
-export function createResultDelivery(context: QueueContext): ResultDelivery {
+export function createResultDelivery(
+  context: QueueContext,
+  groupLimits: GroupLimits = RESULT_GROUP_LIMITS,
+): ResultDelivery {
   const flows = new FlowProducer({ connection: context.connection, prefix: context.prefix });
   flows.on('error', () => {
     // Connection errors surface as rejected deliver() calls; the connection's own state is logged elsewhere.
   });
+  const markers = createDeliveryMarkers(context.connection, context.prefix);
   let pending: Array<{ jobs: SinkJobSpec[]; resolve(): void; reject(error: unknown): void }> = [];
   let pendingJobs = 0;
   let scheduled = false;
@@ -134,17 +139,22 @@ export function createResultDelivery(context: QueueContext): ResultDelivery {
     pendingJobs = 0;
     if (batch.length === 0) return;
     try {
-      await flows.addBulk(
-        batch.flatMap(({ jobs }) =>
-          jobs.map((job) => ({
-            name: job.data.kind === 'error' ? 'poll-error' : 'poll-result',
-            queueName: job.queue,
-            data: job.data,
-            prefix: context.prefix,
-            opts: { ...sinkJobOptions, jobId: job.id },
-          })),
-        ),
+      const jobs = groupInfluxJobs(
+        batch.flatMap(({ jobs }) => jobs),
+        groupLimits,
       );
+      await flows.addBulk(
+        jobs.map((job) => ({
+          name: jobName(job),
+          queueName: job.queue,
+          data: job.data,
+          prefix: context.prefix,
+          opts: { ...sinkJobOptions, jobId: job.id },
+        })),
+      );
+      // Not in the same atomic step as the jobs (BullMQ's transaction is its own): a poller that dies
+      // between the two may see a retried poll deliver a second, newer record; never a lost one.
+      await markers.mark(groupedMemberIds(jobs)).catch(() => {});
       for (const entry of batch) entry.resolve();
     } catch (error) {
       for (const entry of batch) entry.reject(error);
@@ -164,11 +174,18 @@ export function createResultDelivery(context: QueueContext): ResultDelivery {
         }
       });
     },
+    deliveredInGroup: (id) => markers.has(id),
     async close() {
       await flush();
       await flows.close();
     },
   };
+}
+
+/** The job's name in Bull Board. */
+function jobName(job: SinkJobSpec): string {
+  if (job.data.kind === 'group') return `poll-records (${job.data.members.length})`;
+  return job.data.kind === 'error' ? 'poll-error' : 'poll-result';
 }
 
 export interface WorkerSettings<T> {

@@ -1,4 +1,5 @@
 export * from './bullmq.js';
+export * from './delivery-markers.js';
 export * from './job-errors.js';
 export * from './job-ids.js';
 export * from './job-options.js';
@@ -7,4 +8,6 @@ export * from './queue-names.js';
 export * from './redis-connection.js';
 export * from './redis-eviction.js';
 export * from './redis-scripts.js';
+export * from './result-groups.js';
 export * from './scheduler-plan.js';
+export * from './sink-job-spec.js';

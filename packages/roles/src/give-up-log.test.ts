@@ -11,7 +11,11 @@ function setup() {
   const log = createGiveUpLog(logger, {
     sink: 'mqtt',
     maxAgeMs: 60_000,
-    counter: { inc: () => void counted++ },
+    counter: {
+      inc: (_labels, value) => {
+        counted += value;
+      },
+    },
     everyMs: 10_000,
   });
   return { log, lines, counted: () => counted };
@@ -53,6 +57,19 @@ describe('the log of results given up', () => {
     log.record('later', 65_000);
     expect(lines).toHaveLength(3);
     expect(lines[2]).toMatchObject({ jobId: 'later' });
+  });
+
+  it('counts every result of a group given up, and says it was a group', () => {
+    const { log, lines, counted } = setup();
+    log.record('group|1', 61_000, 12);
+    log.record('group|2', 61_000, 5);
+    log.flush();
+    expect(counted()).toBe(17);
+    expect(lines.map((l) => l.msg)).toEqual([
+      'gave up on a group of 12 results not delivered within SINK_MAX_AGE_MS (60000 ms)',
+      'gave up on 5 more results not delivered within SINK_MAX_AGE_MS (60000 ms)',
+    ]);
+    expect(lines[0]).toMatchObject({ jobId: 'group|1', results: 12 });
   });
 
   it('says what it has not said yet when the sink stops', () => {

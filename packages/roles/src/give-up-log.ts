@@ -1,8 +1,11 @@
 import type { Logger } from '@qsm/logging';
 
 export interface GiveUpLog {
-  /** One result given up: counted at once, logged at once or in the next summary line. */
-  record(jobId: string | undefined, ageMs?: number): void;
+  /**
+   * A job given up, holding `results` results (a group of InfluxDB records holds several): counted at once,
+   * logged at once or in the next summary line.
+   */
+  record(jobId: string | undefined, ageMs?: number, results?: number): void;
   /** Logs what is not logged yet (at shutdown). */
   flush(): void;
 }
@@ -18,7 +21,7 @@ export function createGiveUpLog(
   settings: {
     sink: 'influx' | 'mqtt';
     maxAgeMs: number;
-    counter: { inc(labels: { sink: string }): void };
+    counter: { inc(labels: { sink: string }, value: number): void };
     everyMs?: number;
   },
 ): GiveUpLog {
@@ -41,17 +44,17 @@ export function createGiveUpLog(
   };
 
   return {
-    record(jobId, ageMs) {
-      counter.inc({ sink });
+    record(jobId, ageMs, results = 1) {
+      counter.inc({ sink }, results);
       if (!timer && Date.now() >= quietUntil) {
         logger.error(
-          { jobId, sink, ageMs },
-          `gave up on a result not delivered within SINK_MAX_AGE_MS (${maxAgeMs} ms)`,
+          { jobId, sink, ageMs, ...(results === 1 ? {} : { results }) },
+          `gave up on ${results === 1 ? 'a result' : `a group of ${results} results`} not delivered within SINK_MAX_AGE_MS (${maxAgeMs} ms)`,
         );
         quietUntil = Date.now() + everyMs;
         return;
       }
-      unlogged++;
+      unlogged += results;
       timer ??= setTimeout(flush, Math.max(0, quietUntil - Date.now()));
       timer.unref();
     },

@@ -9,7 +9,8 @@ import {
 } from '@qsm/influx';
 import {
   closeWorker,
-  type InfluxSinkJob,
+  type InfluxQueueJob,
+  influxSinkGroupSchema,
   influxSinkJobSchema,
   type Job,
   PermanentJobError,
@@ -79,10 +80,11 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
     sessionIdHashKey: env.SESSION_ID_HASH_KEY,
   });
 
-  const writeJob = async (job: Job<InfluxSinkJob>) => {
-    const parsed = influxSinkJobSchema.safeParse(job.data);
+  /** Writes one poll's record; resolves once InfluxDB acknowledged it, with its points and age. */
+  const writeRecord = async (member: QueueMember): Promise<RecordOutcome> => {
+    const parsed = influxSinkJobSchema.safeParse(member.data);
     if (!parsed.success) {
-      throw new PermanentJobError('invalid_job', parsed.error.issues.map((i) => i.message).join('; '));
+      return { ok: false, id: member.id, category: 'invalid_job', message: zodMessage(parsed.error) };
     }
     const data = parsed.data;
     // Summary and list apart from the details: InfluxDB may refuse new session ids (a tag value limit), and
@@ -103,20 +105,47 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
       if (error instanceof InfluxWriteError && error.kind === 'rejected') {
         metrics.rejected.inc(error.details.dropped ?? lines);
         logger.error(
-          { jobId: job.id, status: error.details.status },
+          { jobId: member.id, status: error.details.status },
           `InfluxDB rejected a result: ${error.message}`,
         );
-        throw new PermanentJobError('influx_rejected', error.message);
+        return { ok: false, id: member.id, category: 'influx_rejected', message: error.message };
       }
-      throw new RetryableJobError('influx_unavailable', (error as Error).message);
+      return { ok: false, id: member.id, category: 'influx_unavailable', message: (error as Error).message };
     }
     const ageMs = Date.now() - (data.kind === 'sessions' ? data.polledAt : data.failedAt);
     delivery.observe({ sink: 'influx' }, ageMs / 1000);
-    return { points: lines, ageMs };
+    return { ok: true, points: lines, ageMs };
   };
 
-  const retries = createSinkRetries<InfluxSinkJob>('influx', env, logger, context.registry, bornAt);
-  const worker = startWorker<InfluxSinkJob>({
+  /**
+   * A job holds one poll's record, or a group of them (see groupInfluxJobs). The records of a group are
+   * written together, each one's outcome its own: while InfluxDB is away the whole group is retried (what
+   * was written already is written again with the same timestamps, which leaves the same data); a record
+   * InfluxDB refuses, or that is malformed, fails the job for good once the others are written, and the
+   * job's reason names it.
+   */
+  const writeJob = async (job: Job<InfluxQueueJob>) => {
+    const members = membersOf(job);
+    const outcomes = await Promise.all(members.map(writeRecord));
+    const problems = outcomes.filter((o): o is RecordProblem => !o.ok);
+    const unavailable = problems.find((p) => p.category === 'influx_unavailable');
+    if (unavailable) throw new RetryableJobError('influx_unavailable', unavailable.message);
+    if (problems.length > 0) {
+      const category = problems.some((p) => p.category === 'influx_rejected')
+        ? 'influx_rejected'
+        : 'invalid_job';
+      throw new PermanentJobError(category, describeProblems(problems, members.length));
+    }
+    const written = outcomes as RecordWritten[];
+    const points = written.reduce((sum, o) => sum + o.points, 0);
+    if (members.length === 1) return { points, ageMs: written[0]!.ageMs };
+    return { points, records: members.length, agesMs: written.map((o) => o.ageMs) };
+  };
+
+  const retries = createSinkRetries<InfluxQueueJob>('influx', env, logger, context.registry, bornAt, (job) =>
+    job?.data?.kind === 'group' && Array.isArray(job.data.members) ? job.data.members.length : 1,
+  );
+  const worker = startWorker<InfluxQueueJob>({
     queue: QUEUE.influx,
     context: context.queues,
     concurrency: env.INFLUX_CONCURRENCY,
@@ -158,7 +187,58 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
   };
 }
 
-function bornAt(job: Job<InfluxSinkJob> | undefined): number {
-  const data = job?.data as Partial<{ polledAt: number; failedAt: number }> | undefined;
-  return data?.polledAt ?? data?.failedAt ?? job?.timestamp ?? Date.now();
+interface QueueMember {
+  id: string;
+  data: unknown;
+}
+interface RecordWritten {
+  ok: true;
+  points: number;
+  ageMs: number;
+}
+interface RecordProblem {
+  ok: false;
+  id: string;
+  category: 'invalid_job' | 'influx_rejected' | 'influx_unavailable';
+  message: string;
+}
+type RecordOutcome = RecordWritten | RecordProblem;
+
+/** The records a job holds: itself, or the members of its group. A malformed group is refused whole. */
+function membersOf(job: Job<InfluxQueueJob>): QueueMember[] {
+  const data = job.data as { kind?: unknown } | undefined;
+  if (data?.kind !== 'group') return [{ id: job.id ?? '', data: job.data }];
+  const group = influxSinkGroupSchema.safeParse(job.data);
+  if (!group.success) throw new PermanentJobError('invalid_job', zodMessage(group.error));
+  return group.data.members;
+}
+
+function zodMessage(error: { issues: Array<{ message: string; path: PropertyKey[] }> }): string {
+  return error.issues
+    .map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}
+
+/** A job's failure reason: a single record's message as it is; a group's names its failed members. */
+function describeProblems(problems: RecordProblem[], members: number): string {
+  if (members === 1) return problems[0]!.message;
+  const shown = problems.slice(0, 3).map((p) => `${p.id}: ${p.message}`);
+  const more = problems.length > shown.length ? `; and ${problems.length - shown.length} more` : '';
+  return `${problems.length} of the ${members} records of this group: ${shown.join('; ')}${more}`;
+}
+
+/** When the oldest record of a job was made: retries give up once it is older than SINK_MAX_AGE_MS. */
+function bornAt(job: Job<InfluxQueueJob> | undefined): number {
+  let members: QueueMember[] = [];
+  try {
+    members = job ? membersOf(job) : [];
+  } catch {
+    // A malformed group fails for good on its first try; it has no retries to time.
+  }
+  const times = members.map((m) => {
+    const data = m.data as Partial<{ polledAt: number; failedAt: number }> | undefined;
+    return data?.polledAt ?? data?.failedAt;
+  });
+  const known = times.filter((t): t is number => typeof t === 'number');
+  return known.length > 0 ? Math.min(...known) : (job?.timestamp ?? Date.now());
 }

@@ -18,7 +18,7 @@ export function pollerMetrics(registry: Registry) {
       () =>
         new Counter({
           name: 'qsm_polls_total',
-          help: 'Polls by outcome (ok, failed, skipped_stale, skipped_overlap, skipped_not_in_config) and error category.',
+          help: 'Polls by outcome (ok, failed, skipped_stale, skipped_overlap, skipped_delivered, skipped_not_in_config) and error category.',
           labelNames: ['outcome', 'category'],
           registers: [registry],
         }),

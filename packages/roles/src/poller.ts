@@ -31,6 +31,7 @@ export type PollOutcome =
   | { outcome: 'ok'; sessions: number; durationMs: number }
   | { outcome: 'skipped_stale'; lateMs: number }
   | { outcome: 'skipped_overlap' }
+  | { outcome: 'skipped_delivered' }
   | { outcome: 'skipped_not_in_config' };
 
 /** The poll timeout: below the interval so that a slow QPS cannot make two polls of one proxy overlap. */
@@ -80,6 +81,15 @@ export async function startPoller(context: RoleContext, env: PollerEnv): Promise
       metrics.staleSkipped.inc();
       logger.debug({ target, lateMs }, 'stale poll skipped');
       return { outcome: 'skipped_stale', lateMs };
+    }
+    if (
+      (job.attemptsMade > 0 || job.stalledCounter > 0) &&
+      (await delivery.deliveredInGroup(resultJobId(target, dueAt)))
+    ) {
+      // An earlier attempt delivered, then failed to finish (its poller died): its result travelled in a
+      // group, whose job id is not the poll's, so BullMQ would not catch the second delivery.
+      metrics.polls.inc({ outcome: 'skipped_delivered', category: '' });
+      return { outcome: 'skipped_delivered' };
     }
     const timeoutMs = pollTimeoutMs(current, env);
     const schedulerId = schedulerIdFor(target);

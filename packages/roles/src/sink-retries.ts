@@ -21,6 +21,7 @@ export function createSinkRetries<T>(
   logger: Logger,
   registry: Registry,
   bornAt: (job: Job<T> | undefined) => number,
+  resultsOf: (job: Job<T> | undefined) => number = () => 1,
 ): SinkRetries<T> {
   const metrics = sinkRetryMetrics(registry);
   const givenUp = createGiveUpLog(logger, { sink, maxAgeMs: env.SINK_MAX_AGE_MS, counter: metrics.givenUp });
@@ -32,7 +33,7 @@ export function createSinkRetries<T>(
         maxMs: env.SINK_MAX_BACKOFF_MS,
         maxAgeMs: env.SINK_MAX_AGE_MS,
       });
-      if (delay < 0) givenUp.record(job?.id, Date.now() - born);
+      if (delay < 0) givenUp.record(job?.id, Date.now() - born, resultsOf(job));
       else metrics.retries.inc({ sink });
       return delay;
     },
