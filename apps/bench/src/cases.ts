@@ -332,6 +332,8 @@ export interface InfluxCeilingResult {
   ratio: number;
   /** The sink's CPU seconds over its run's seconds: below 1, it waited for InfluxDB or Redis. */
   sinkBusy: number;
+  /** The sink's peak RSS while it drained the queue (INFLUX_CONCURRENCY jobs in hand at once). */
+  sinkPeakRssMb: number;
   /** CPU milliseconds per 1,000 points, of each process, while InfluxDB took the ceiling run and the sink's. */
   cpuMsPerThousandPoints: { ceiling: Record<string, number>; sink: Record<string, number> };
   /**
@@ -427,7 +429,8 @@ export async function influxCeilingCase(
       { timeoutMs: 600_000, intervalMs: 50 },
     );
     const sinkSeconds = (performance.now() - sinkStarted) / 1000;
-    const sinkCpu = cpuDelta(cpuBefore, statsOf(processes));
+    const sinkStats = statsOf(processes);
+    const sinkCpu = cpuDelta(cpuBefore, sinkStats);
     await queue.close();
     await stopAll();
     const sinkRate = before.points / sinkSeconds;
@@ -444,6 +447,7 @@ export async function influxCeilingCase(
       sinkPointsPerSecond: Math.round(sinkRate),
       ratio: Math.round((sinkRate / ceiling) * 100) / 100,
       sinkBusy: Math.round(((sinkCpu['influx-sink'] ?? 0) / sinkSeconds) * 100) / 100,
+      sinkPeakRssMb: Math.round(sinkStats['influx-sink']?.peakRssMb ?? 0),
       cpuMsPerThousandPoints: {
         ceiling: msPerThousandPoints(before.cpu, before.points),
         sink: msPerThousandPoints(sinkCpu, before.points),

@@ -262,7 +262,7 @@ function influxCpu(i: InfluxCeilingResult): string {
   const share = Math.round((i.cpuBoundPointsPerSecond / i.ceilingPointsPerSecond) * 100);
   return [
     `InfluxDB case (the median run), CPU per 1,000 points: InfluxDB's own ceiling run ${cpuOf(i.cpuMsPerThousandPoints.ceiling)};`,
-    `the sink's run ${cpuOf(i.cpuMsPerThousandPoints.sink)}, the sink busy ${Math.round(i.sinkBusy * 100)}% of its run.`,
+    `the sink's run ${cpuOf(i.cpuMsPerThousandPoints.sink)}, the sink busy ${Math.round(i.sinkBusy * 100)}% of its run, its peak RSS ${i.sinkPeakRssMb} MB.`,
     `With every core busy, that CPU per point allows at most ${i.cpuBoundPointsPerSecond} points/s on this machine,`,
     `${share}% of InfluxDB's ceiling; the sink reached ${Math.round((i.sinkPointsPerSecond / i.cpuBoundPointsPerSecond) * 100)}% of that bound.`,
   ].join('\n');
