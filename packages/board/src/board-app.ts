@@ -16,7 +16,8 @@ export interface BoardOptions {
 
 const DESCRIPTIONS: Record<QueueName, string> = {
   poll: 'One job per (server, virtual proxy) per polling interval',
-  'sink-influx': 'Poll results and poll errors on their way to InfluxDB',
+  'sink-influx':
+    'Poll results and poll errors on their way to InfluxDB: one job per poll, or one per group of polls that finished together',
   'sink-mqtt': 'Poll results on their way to the MQTT broker',
 };
 

@@ -256,43 +256,58 @@ export async function startOwnRedisCluster(
   } = {},
 ): Promise<OwnRedisCluster> {
   const { masters = 3, replicas = 0, tls } = options;
-  const ports = await Promise.all(Array.from({ length: masters * (1 + replicas) }, () => freePort()));
-  const nodes = new Map(
-    await Promise.all(
-      ports.map(async (port) => {
-        const dir = tempDir('redis-cluster');
-        const listen = tls
-          ? [
-              ...[
-                '--port',
-                '0',
-                '--tls-port',
-                String(port),
-                '--tls-cluster',
-                'yes',
-                '--tls-replication',
-                'yes',
-              ],
-              ...['--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca],
-              // A node is a client of the others on the cluster bus, and they want a client certificate.
-              ...['--tls-client-cert-file', tls.clientCert, '--tls-client-key-file', tls.clientKey],
-            ]
-          : ['--port', String(port)];
-        const proc = startProcess(`redis-cluster:${port}`, 'redis-server', [
-          ...listen,
-          ...['--bind', '127.0.0.1', '--dir', dir],
-          ...['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf')],
-          // Quick failovers: a second to call a primary dead, replicas synced at once and always allowed
-          // to take over (Redis's own defaults wait for minutes in the worst case).
-          ...['--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0'],
-          ...['--repl-diskless-sync-delay', '0'],
-          ...['--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
-        ]);
+  /**
+   * One node on free ports. The cluster bus gets a port of its own: Redis's default, the client port plus
+   * 10,000, may be any other process's ephemeral port. A port taken between freePort and the node's bind
+   * (or a node that does not come up for any other reason) gets fresh ports, twice at most.
+   */
+  const startNode = async (): Promise<readonly [number, RunningProcess]> => {
+    for (let attempt = 1; ; attempt++) {
+      const [port, busPort] = [await freePort(), await freePort()];
+      const dir = tempDir('redis-cluster');
+      const listen = tls
+        ? [
+            ...[
+              '--port',
+              '0',
+              '--tls-port',
+              String(port),
+              '--tls-cluster',
+              'yes',
+              '--tls-replication',
+              'yes',
+            ],
+            ...['--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca],
+            // A node is a client of the others on the cluster bus, and they want a client certificate.
+            ...['--tls-client-cert-file', tls.clientCert, '--tls-client-key-file', tls.clientKey],
+          ]
+        : ['--port', String(port)];
+      const proc = startProcess(`redis-cluster:${port}`, 'redis-server', [
+        ...listen,
+        ...['--bind', '127.0.0.1', '--dir', dir],
+        ...['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf')],
+        ...['--cluster-port', String(busPort)],
+        // Quick failovers: a second to call a primary dead, replicas synced at once and always allowed
+        // to take over (Redis's own defaults wait for minutes in the worst case).
+        ...['--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0'],
+        ...['--repl-diskless-sync-delay', '0'],
+        ...['--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+      ]);
+      try {
         await waitForPort(port);
         return [port, proc] as const;
-      }),
-    ),
-  );
+      } catch (error) {
+        await proc.stop('SIGKILL');
+        if (attempt >= 3) {
+          throw new Error(
+            `${(error as Error).message}; redis-server said: ${proc.lines.slice(-5).join(' | ')}`,
+          );
+        }
+      }
+    }
+  };
+  const nodes = new Map(await Promise.all(Array.from({ length: masters * (1 + replicas) }, startNode)));
+  const ports = [...nodes.keys()];
   const tlsArgs = tls ? ['--tls', '--cacert', tls.ca, '--cert', tls.clientCert, '--key', tls.clientKey] : [];
   const cli = (port: number, ...args: string[]) =>
     execFileSync('redis-cli', [...tlsArgs, '-p', String(port), ...args], {
