@@ -142,7 +142,7 @@ if (cases.has('influx')) {
   // The ratio of one run swings by 20 points on the same code (InfluxDB's compactions, the shared cores):
   // the table gives the median of several runs and lists them all.
   const runs: InfluxCeilingResult[] = [];
-  for (let run = 0; run < (quick ? 1 : 3); run++) {
+  for (let run = 0; run < (quick ? 1 : 5); run++) {
     runs.push(await influxCeilingCase(certs, quick ? 2000 : 8000, 10, 1000, Number(values['influx-burst'])));
     say(JSON.stringify(runs.at(-1)));
   }
