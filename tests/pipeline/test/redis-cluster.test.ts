@@ -1,5 +1,13 @@
 import type { CertificateSet } from '@qsm/dev-certs';
 import {
+  createRedisConnection,
+  createResultDelivery,
+  GROUP_JOB_ID_PREFIX,
+  openQueue,
+  QUEUE,
+  resultJobId,
+} from '@qsm/queues';
+import {
   appMain,
   collectMqtt,
   dropInfluxDatabase,
@@ -20,6 +28,7 @@ import {
   writeButlerConfig,
 } from '@qsm/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollResult } from './support/sink-results.js';
 
 /*
  * A Redis Cluster of three primaries. REDIS_URL names one of them, on purpose one that does not hold the
@@ -114,6 +123,34 @@ describe('Redis Cluster (REDIS_CLUSTER=true, a hash-tag QUEUE_PREFIX)', () => {
     const influxQueue = queues.queues.find((q) => q.name === 'sink-influx');
     expect(influxQueue?.counts.completed).toBeGreaterThan(0);
     await subscriber.close();
+  });
+
+  it("takes the results of polls finishing together as one group job, with their delivery markers, in the queues' slot", async () => {
+    // A prefix no running sink reads, so the group stays in the queue to be looked at.
+    const groupsPrefix = `{${tag}-groups}`;
+    const connection = createRedisConnection(seedUrl, 'worker', 'cluster-group-test', {}, true);
+    const delivery = createResultDelivery({ connection, prefix: groupsPrefix });
+    try {
+      const ids = ['/x', '/y'].map((vp) =>
+        resultJobId({ serverName: 'sense1', virtualProxy: vp }, 1_700_000_000_000),
+      );
+      await Promise.all(
+        ids.map((id, i) =>
+          delivery.deliver([
+            { queue: QUEUE.influx, id, data: pollResult(`/${i}`, 1_700_000_000_000, ['anna']) },
+          ]),
+        ),
+      );
+      for (const id of ids) expect(await delivery.deliveredInGroup(id)).toBe(true);
+      const queue = openQueue({ connection, prefix: groupsPrefix }, QUEUE.influx);
+      const groups = (await queue.getWaiting()).filter((j) => j.id?.startsWith(GROUP_JOB_ID_PREFIX));
+      await queue.obliterate({ force: true });
+      await queue.close();
+      expect(groups.map((j) => j.name)).toEqual(['poll-records (2)']);
+    } finally {
+      await delivery.close();
+      connection.disconnect();
+    }
   });
 
   it('a REDIS_URL of a cluster node without REDIS_CLUSTER: exits 1 saying what to set, instead of failing with MOVED', async () => {
