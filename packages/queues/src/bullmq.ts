@@ -4,7 +4,7 @@ import { firstPollJobId } from './job-ids.js';
 import { pollJobOptions, sinkJobOptions } from './job-options.js';
 import { QUEUE, type QueueName } from './queue-names.js';
 import { duplicateConnection, type RedisConnection } from './redis-connection.js';
-import { type GroupLimits, groupedMemberIds, groupInfluxJobs, RESULT_GROUP_LIMITS } from './result-groups.js';
+import { groupedMemberIds, groupInfluxJobs } from './result-groups.js';
 import type { DesiredScheduler, ExistingScheduler, SchedulerPlan } from './scheduler-plan.js';
 import type { SinkJobSpec } from './sink-job-spec.js';
 
@@ -119,10 +119,7 @@ export interface ResultDelivery {
 
 const MAX_JOBS_PER_STEP = 500;
 
-export function createResultDelivery(
-  context: QueueContext,
-  groupLimits: GroupLimits = RESULT_GROUP_LIMITS,
-): ResultDelivery {
+export function createResultDelivery(context: QueueContext): ResultDelivery {
   const flows = new FlowProducer({ connection: context.connection, prefix: context.prefix });
   flows.on('error', () => {
     // Connection errors surface as rejected deliver() calls; the connection's own state is logged elsewhere.
@@ -139,10 +136,7 @@ export function createResultDelivery(
     pendingJobs = 0;
     if (batch.length === 0) return;
     try {
-      const jobs = groupInfluxJobs(
-        batch.flatMap(({ jobs }) => jobs),
-        groupLimits,
-      );
+      const jobs = groupInfluxJobs(batch.flatMap(({ jobs }) => jobs));
       await flows.addBulk(
         jobs.map((job) => ({
           name: jobName(job),

@@ -1,4 +1,4 @@
-import type { InfluxSinkEnv, Settings } from '@qsm/config';
+import { formatPath, type InfluxSinkEnv, type Settings } from '@qsm/config';
 import {
   buildErrorPoint,
   buildSessionLineGroups,
@@ -142,8 +142,13 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
     return { points, records: members.length, agesMs: written.map((o) => o.ageMs) };
   };
 
-  const retries = createSinkRetries<InfluxQueueJob>('influx', env, logger, context.registry, bornAt, (job) =>
-    job?.data?.kind === 'group' && Array.isArray(job.data.members) ? job.data.members.length : 1,
+  const retries = createSinkRetries<InfluxQueueJob>(
+    'influx',
+    env,
+    logger,
+    context.registry,
+    bornAt,
+    (job) => recordsIn(job).length || 1,
   );
   const worker = startWorker<InfluxQueueJob>({
     queue: QUEUE.influx,
@@ -215,7 +220,7 @@ function membersOf(job: Job<InfluxQueueJob>): QueueMember[] {
 
 function zodMessage(error: { issues: Array<{ message: string; path: PropertyKey[] }> }): string {
   return error.issues
-    .map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
+    .map((i) => (i.path.length > 0 ? `${formatPath(i.path)}: ${i.message}` : i.message))
     .join('; ');
 }
 
@@ -227,18 +232,23 @@ function describeProblems(problems: RecordProblem[], members: number): string {
   return `${problems.length} of the ${members} records of this group: ${shown.join('; ')}${more}`;
 }
 
+/**
+ * The records of a job as they are stored, unchecked: for timing its retries and counting what is given
+ * up, where a malformed job (failed for good on its first try) needs no more than a best guess.
+ */
+function recordsIn(job: Job<InfluxQueueJob> | undefined): unknown[] {
+  const data = job?.data as { kind?: unknown; members?: unknown } | undefined;
+  if (data?.kind !== 'group') return data ? [data] : [];
+  return Array.isArray(data.members) ? data.members.map((m) => (m as { data?: unknown } | null)?.data) : [];
+}
+
 /** When the oldest record of a job was made: retries give up once it is older than SINK_MAX_AGE_MS. */
 function bornAt(job: Job<InfluxQueueJob> | undefined): number {
-  let members: QueueMember[] = [];
-  try {
-    members = job ? membersOf(job) : [];
-  } catch {
-    // A malformed group fails for good on its first try; it has no retries to time.
-  }
-  const times = members.map((m) => {
-    const data = m.data as Partial<{ polledAt: number; failedAt: number }> | undefined;
-    return data?.polledAt ?? data?.failedAt;
-  });
-  const known = times.filter((t): t is number => typeof t === 'number');
+  const known = recordsIn(job)
+    .map((data) => {
+      const times = data as Partial<{ polledAt: number; failedAt: number }> | undefined;
+      return times?.polledAt ?? times?.failedAt;
+    })
+    .filter((t): t is number => typeof t === 'number');
   return known.length > 0 ? Math.min(...known) : (job?.timestamp ?? Date.now());
 }
