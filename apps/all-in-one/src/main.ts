@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { influxSinkEnvSchema, mqttSinkEnvSchema, pollerEnvSchema, schedulerEnvSchema } from '@qsm/config';
-import { runApp, startInfluxSink, startMqttSink, startPoller, startScheduler } from '@qsm/roles';
+import { runApp } from '@qsm/host';
+import { startInfluxSink } from '@qsm/role-influx-sink';
+import { startMqttSink } from '@qsm/role-mqtt-sink';
+import { startPoller } from '@qsm/role-poller';
+import { startScheduler } from '@qsm/role-scheduler';
 
 /** Scheduler, poller and the enabled sinks in one process: the same roles the separate apps run. */
 await runApp({

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import type { CertificateSet } from '@qsm/dev-certs';
 import { buildSessionLines } from '@qsm/influx';
-import type { PollResult } from '@qsm/queues';
+import type { PollResult } from '@qsm/model';
 import { influxCommand } from '@qsm/testkit';
 
 export interface BaselineTarget {

@@ -1,15 +1,9 @@
 import { cpus } from 'node:os';
 import type { CertificateSet } from '@qsm/dev-certs';
 import { buildSessionLines } from '@qsm/influx';
-import {
-  createResultDelivery,
-  openQueue,
-  type PollResult,
-  QUEUE,
-  queueDepth,
-  watchCompletedJobs,
-} from '@qsm/queues';
-import { metricValue } from '@qsm/runtime';
+import type { PollResult } from '@qsm/model';
+import { metricValue } from '@qsm/prometheus-text';
+import { createResultDelivery, openQueue, QUEUE, queueDepth, watchCompletedJobs } from '@qsm/queues';
 import {
   cleanupRedisPrefix,
   cpuDelta,

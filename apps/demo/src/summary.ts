@@ -1,4 +1,4 @@
-import { metricValue as sumSeries } from '@qsm/runtime';
+import { metricValue as sumSeries } from '@qsm/prometheus-text';
 
 export interface Totals {
   polls: number;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { influxSinkEnvSchema } from '@qsm/config';
-import { startInfluxSink } from '@qsm/roles/influx-sink';
-import { runApp } from '@qsm/roles/run-app';
+import { runApp } from '@qsm/host';
+import { startInfluxSink } from '@qsm/role-influx-sink';
 
 await runApp({
   role: 'influx-sink',

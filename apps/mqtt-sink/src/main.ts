@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { mqttSinkEnvSchema } from '@qsm/config';
-import { startMqttSink } from '@qsm/roles/mqtt-sink';
-import { runApp } from '@qsm/roles/run-app';
+import { runApp } from '@qsm/host';
+import { startMqttSink } from '@qsm/role-mqtt-sink';
 
 await runApp({
   role: 'mqtt-sink',

@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 import { pollerEnvSchema } from '@qsm/config';
-import { startPoller } from '@qsm/roles/poller';
-import { runApp } from '@qsm/roles/run-app';
+import { runApp } from '@qsm/host';
+import { startPoller } from '@qsm/role-poller';
 
-// Subpath imports: a poller does not load the InfluxDB and MQTT libraries (memory per process).
 await runApp({
   role: 'poller',
   defaultHttpPort: 9852,

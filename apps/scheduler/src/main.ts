@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { schedulerEnvSchema } from '@qsm/config';
-import { runApp } from '@qsm/roles/run-app';
-import { startScheduler } from '@qsm/roles/scheduler';
+import { runApp } from '@qsm/host';
+import { startScheduler } from '@qsm/role-scheduler';
 
 await runApp({
   role: 'scheduler',

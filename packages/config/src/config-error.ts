@@ -22,13 +22,3 @@ export class ConfigError extends Error {
 export function formatProblem(problem: ConfigProblem): string {
   return problem.path ? `${problem.path}: ${problem.message}` : problem.message;
 }
-
-/** `['Butler-SOS', 'servers', 1, 'host']` -> `Butler-SOS.servers[1].host`. */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out ? `.${String(key)}` : String(key);
-  }
-  return out;
-}

@@ -1,5 +1,5 @@
 export { checkCertificateFiles, resolveCertificateFile } from './certificates.js';
-export { ConfigError, type ConfigProblem, formatPath, formatProblem } from './config-error.js';
+export { ConfigError, type ConfigProblem, formatProblem } from './config-error.js';
 export { configFilePath } from './config-file-path.js';
 export * from './environment.js';
 export { hostWithoutPort, isTemplatePlaceholder, parseHostPort } from './host-port.js';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { formatPath } from '@qsm/model';
 import { LineCounter, parseDocument } from 'yaml';
 import {
   certSchema,
@@ -17,7 +18,7 @@ import {
   userSessionsSwitchSchema,
 } from './butler-sos-schema.js';
 import { checkCertificateFiles, resolveCertificateFile } from './certificates.js';
-import { ConfigError, type ConfigProblem, formatPath } from './config-error.js';
+import { ConfigError, type ConfigProblem } from './config-error.js';
 import { hostWithoutPort, isTemplatePlaceholder } from './host-port.js';
 import type {
   CertificateSettings,

@@ -1,5 +1,6 @@
+import { formatPath } from '@qsm/model';
 import type { z } from 'zod';
-import { type ConfigProblem, formatPath } from './config-error.js';
+import type { ConfigProblem } from './config-error.js';
 
 /** Zod issue -> a short sentence a Qlik administrator understands. */
 export function describeIssue(issue: z.core.$ZodIssue): string {

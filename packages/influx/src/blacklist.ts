@@ -1,5 +1,5 @@
 import type { ExcludedUser } from '@qsm/config';
-import type { SessionIdentity } from '@qsm/qps';
+import type { SessionIdentity } from '@qsm/model';
 
 /**
  * Butler SOS's `excludeUser` match: directory and user id must both be equal, exactly (case-sensitive,

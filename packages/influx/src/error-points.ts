@@ -1,5 +1,5 @@
 import { Point } from '@influxdata/influxdb-client';
-import type { PollFailure } from '@qsm/queues';
+import type { PollFailure } from '@qsm/model';
 import { tagValue } from './tag-value.js';
 
 /**

@@ -1,6 +1,6 @@
 import { Point } from '@influxdata/influxdb-client';
-import { sessionIdentity } from '@qsm/qps';
-import type { PollResult } from '@qsm/queues';
+import type { PollResult } from '@qsm/model';
+import { sessionIdentity } from '@qsm/model';
 import { describe, expect, it } from 'vitest';
 import { toLineProtocol } from './line-protocol.js';
 import {

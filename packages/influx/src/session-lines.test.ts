@@ -1,5 +1,5 @@
-import { sessionIdentity } from '@qsm/qps';
-import type { PollResult } from '@qsm/queues';
+import type { PollResult } from '@qsm/model';
+import { sessionIdentity } from '@qsm/model';
 import { describe, expect, it } from 'vitest';
 import { buildSessionLines, sessionIdHasher, uniqueUserList } from './session-lines.js';
 

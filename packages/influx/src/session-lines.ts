@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { ExcludedUser } from '@qsm/config';
-import { type SessionIdentity, sessionIdentity } from '@qsm/qps';
-import type { PollResult } from '@qsm/queues';
+import type { PollResult } from '@qsm/model';
+import { type SessionIdentity, sessionIdentity } from '@qsm/model';
 import { createBlacklist } from './blacklist.js';
 import { lineTemplate, quotedField } from './line-template.js';
 import { tagValue } from './tag-value.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer, type Server } from 'node:net';
-import type { PollResult } from '@qsm/queues';
+import type { PollResult } from '@qsm/model';
 import { type OwnService, startOwnInfluxd, stopAll, testCertificates } from '@qsm/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSessionLines, createInfluxWriter, type InfluxConnectionOverrides } from '../src/index.js';

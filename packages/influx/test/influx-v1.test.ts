@@ -1,4 +1,4 @@
-import type { PollResult } from '@qsm/queues';
+import type { PollResult } from '@qsm/model';
 import { dropInfluxDatabase, influxQuery, rows, services, uniqueName } from '@qsm/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

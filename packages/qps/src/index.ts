@@ -6,11 +6,5 @@ export {
 export { InvalidSessionListError, parseSessions } from './parse-sessions.js';
 export { createQpsClient, type QpsClient, type QpsClientOptions, type SessionList } from './qps-client.js';
 export { isQpsError, QpsError, type QpsErrorCategory, type QpsErrorDetails } from './qps-error.js';
-export {
-  type QpsSession,
-  type SessionIdentity,
-  sessionIdentity,
-  sessionProblem,
-} from './session-identity.js';
 export { buildSessionUrl, withoutQuery } from './session-url.js';
 export { createXrfkey } from './xrfkey.js';

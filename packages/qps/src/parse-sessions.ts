@@ -1,4 +1,4 @@
-import { describeValue, type QpsSession, sessionProblem } from './session-identity.js';
+import { describeValue, type QpsSession, sessionProblem } from '@qsm/model';
 
 /**
  * Thrown by parseSessions; the QPS client turns it into an `invalid_response` QpsError. `retryable` is

@@ -1,12 +1,12 @@
 import { Agent } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { type CertificateSettings, isTemplatePlaceholder, type ServerSettings } from '@qsm/config';
+import type { QpsSession } from '@qsm/model';
 import { type CertificateStore, createCertificateStore } from './certificate-store.js';
 import { classifyHttpStatus, classifyTransportFailure } from './classify-failure.js';
 import { DeadlineError, type HttpsAnswer, httpsGet } from './https-get.js';
 import { InvalidSessionListError, parseSessions } from './parse-sessions.js';
 import { QpsError } from './qps-error.js';
-import type { QpsSession } from './session-identity.js';
 import { buildSessionUrl, withoutQuery } from './session-url.js';
 import { createXrfkey } from './xrfkey.js';
 

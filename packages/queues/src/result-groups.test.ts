@@ -1,8 +1,7 @@
+import type { PollFailure, PollResult } from '@qsm/model';
 import { describe, expect, it } from 'vitest';
-import type { PollFailure, PollResult } from './payloads.js';
-import { QUEUE } from './queue-names.js';
+import { QUEUE, type SinkJobSpec } from './catalog.js';
 import { GROUP_JOB_ID_PREFIX, groupedMemberIds, groupInfluxJobs } from './result-groups.js';
-import type { SinkJobSpec } from './sink-job-spec.js';
 
 const identity = {
   v: 1 as const,

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type InfluxSinkJob, PAYLOAD_VERSION } from './payloads.js';
-import { QUEUE } from './queue-names.js';
-import type { SinkJobSpec } from './sink-job-spec.js';
+import { type InfluxSinkJob, PAYLOAD_VERSION } from '@qsm/model';
+import { QUEUE, type SinkJobSpec } from './catalog.js';
 
 export interface GroupLimits {
   /** Records of at most this many polls in one group. */

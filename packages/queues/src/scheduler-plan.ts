@@ -1,5 +1,5 @@
+import { PAYLOAD_VERSION, type PollJobData } from '@qsm/model';
 import { type PollTargetRef, schedulerIdFor, targetOfSchedulerId } from './job-ids.js';
-import { PAYLOAD_VERSION, type PollJobData } from './payloads.js';
 
 /**
  * Every scheduler polls at the same phase of the wall clock (`offset` ms after a multiple of `every`):

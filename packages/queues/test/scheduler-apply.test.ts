@@ -1,3 +1,4 @@
+import type { PollJobData } from '@qsm/model';
 import { cleanupRedisPrefix, services, uniqueName } from '@qsm/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +8,6 @@ import {
   dueTimeOf,
   listSchedulers,
   openQueue,
-  type PollJobData,
   planSchedulers,
   QUEUE,
 } from '../src/index.js';

@@ -1,5 +1,6 @@
 import type { CertificateSet } from '@qsm/dev-certs';
-import { createResultDelivery, openQueue, type PollFailure, QUEUE } from '@qsm/queues';
+import type { PollFailure } from '@qsm/model';
+import { createResultDelivery, openQueue, QUEUE } from '@qsm/queues';
 import {
   cleanupRedisPrefix,
   dropInfluxDatabase,

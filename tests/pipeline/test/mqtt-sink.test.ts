@@ -1,5 +1,6 @@
 import type { CertificateSet } from '@qsm/dev-certs';
-import { createResultDelivery, openQueue, type PollResult, QUEUE, resultJobId } from '@qsm/queues';
+import type { PollResult } from '@qsm/model';
+import { createResultDelivery, openQueue, QUEUE, resultJobId } from '@qsm/queues';
 import {
   cleanupRedisPrefix,
   collectMqtt,

@@ -1,12 +1,6 @@
 import type { CertificateSet } from '@qsm/dev-certs';
-import {
-  createRedisConnection,
-  createResultDelivery,
-  GROUP_JOB_ID_PREFIX,
-  openQueue,
-  QUEUE,
-  resultJobId,
-} from '@qsm/queues';
+import { createResultDelivery, GROUP_JOB_ID_PREFIX, openQueue, QUEUE, resultJobId } from '@qsm/queues';
+import { createRedisConnection } from '@qsm/redis';
 import {
   appMain,
   collectMqtt,

@@ -1,13 +1,7 @@
 import type { CertificateSet } from '@qsm/dev-certs';
-import {
-  createDeliveryMarkers,
-  openQueue,
-  type PollJobData,
-  pollJobOptions,
-  QUEUE,
-  resultJobId,
-  schedulerIdFor,
-} from '@qsm/queues';
+import type { PollJobData } from '@qsm/model';
+import { openQueue, pollJobOptions, QUEUE, resultJobId, schedulerIdFor } from '@qsm/queues';
+import { createDeliveryMarkers } from '@qsm/redis';
 import {
   cleanupRedisPrefix,
   metricValue,

@@ -1,5 +1,6 @@
 import type { CertificateSet } from '@qsm/dev-certs';
-import { createResultDelivery, type InfluxSinkGroup, openQueue, type PollResult, QUEUE } from '@qsm/queues';
+import type { InfluxSinkGroup, PollResult } from '@qsm/model';
+import { createResultDelivery, openQueue, QUEUE } from '@qsm/queues';
 import {
   cleanupRedisPrefix,
   freePort,

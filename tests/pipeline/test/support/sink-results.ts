@@ -1,4 +1,5 @@
-import type { createResultDelivery, PollResult, SinkJobSpec } from '@qsm/queues';
+import type { PollResult } from '@qsm/model';
+import type { createResultDelivery, SinkJobSpec } from '@qsm/queues';
 import { resultJobId } from '@qsm/queues';
 
 /** A result of one poll of server sense1 (QPS sense1.lab:4243), as a poller delivers it to the sinks. */

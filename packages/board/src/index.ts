@@ -1,2 +1,0 @@
-export { basicAuth } from './basic-auth.js';
-export { type BoardOptions, createBoardApp } from './board-app.js';

@@ -1,0 +1,11 @@
+export { exitProcess } from './exit-process.js';
+export { applyHeapGrowingPercent } from './heap-growth.js';
+export { type ListenSetting, listenFailure } from './listen-failure.js';
+export { createMetricsRegistry, metricOnce } from './metrics-registry.js';
+export { type OpsServer, type OpsServerSettings, type Readiness, startOpsServer } from './ops-server.js';
+export { applyProcessNice } from './process-priority.js';
+export { registerQueueDepthMetrics } from './queue-metrics.js';
+export type { ProcessContext, RoleContext, RunningRole } from './role.js';
+export { type AppDefinition, type RunningApp, runApp } from './run-app.js';
+export { handleShutdownSignals, logProcessFaults, type ShutdownSettings } from './shutdown.js';
+export { watchConfigFile } from './watch-file.js';

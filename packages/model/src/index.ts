@@ -1,0 +1,9 @@
+export { formatIssues, formatPath } from './issues.js';
+export * from './payloads.js';
+export {
+  describeValue,
+  type QpsSession,
+  type SessionIdentity,
+  sessionIdentity,
+  sessionProblem,
+} from './session.js';

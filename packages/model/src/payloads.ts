@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { type QpsSession, sessionProblem } from './session.js';
+
+/*
+ * What travels through Redis. Every payload carries `v`, its schema version, so that a worker of an
+ * older or newer release can refuse a job it does not understand instead of misreading it.
+ * Job data is clear text in Redis and Bull Board: names and sessions only, never certificates or secrets.
+ */
+
+export const PAYLOAD_VERSION = 1 as const;
+
+const version = z.literal(PAYLOAD_VERSION, {
+  error: (iss) =>
+    `unsupported payload version ${JSON.stringify(iss.input)} (this release reads version ${PAYLOAD_VERSION})`,
+});
+
+/** A poll job: which (server, virtual proxy) to poll. The poller looks the server up in its own config. */
+export const pollJobSchema = z.object({
+  v: version,
+  serverName: z.string(),
+  virtualProxy: z.string(),
+  /** The polling interval the job was scheduled with: a job older than this is stale. */
+  intervalMs: z.number().int().positive(),
+});
+export type PollJobData = z.output<typeof pollJobSchema>;
+
+/** A session as QPS served it (either case of field names, unknown fields kept): the poller's own check. */
+export const sessionSchema = z.custom<QpsSession>().superRefine((value, ctx) => {
+  const problem = sessionProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** Who was polled: what every destination needs to tag a result, copied from the config at poll time. */
+const serverIdentity = {
+  serverName: z.string(),
+  serverDescription: z.string(),
+  /** `servers[].host` without its port: Butler SOS's `host` tag. */
+  hostName: z.string(),
+  serverTags: z.record(z.string(), z.string()),
+  /** QPS `host:port` (`user_session_host` tag; its host part names the MQTT topic). */
+  qpsHost: z.string(),
+  virtualProxy: z.string(),
+};
+
+/** One successful poll: every session QPS returned, unfiltered (the blacklist is the InfluxDB sink's business). */
+export const pollResultSchema = z.object({
+  v: version,
+  kind: z.literal('sessions'),
+  ...serverIdentity,
+  /** When the poll was made (ms since epoch): the InfluxDB timestamp of every point of this result. */
+  polledAt: z.number().int(),
+  durationMs: z.number(),
+  sessions: z.array(sessionSchema),
+});
+export type PollResult = z.output<typeof pollResultSchema>;
+
+/** One failed poll, for Butler SOS's `butler_sos_errors` measurement. */
+export const pollFailureSchema = z.object({
+  v: version,
+  kind: z.literal('error'),
+  ...serverIdentity,
+  failedAt: z.number().int(),
+  /** QpsError category (`timeout`, `certificate_error`, ...). */
+  category: z.string(),
+  message: z.string(),
+  url: z.string(),
+  code: z.string().optional(),
+  httpStatus: z.number().int().optional(),
+  timeoutMs: z.number().int().optional(),
+  attempt: z.number().int(),
+});
+export type PollFailure = z.output<typeof pollFailureSchema>;
+
+export const influxSinkJobSchema = z.discriminatedUnion('kind', [pollResultSchema, pollFailureSchema]);
+/** One poll's record for InfluxDB: its result, or its failure. */
+export type InfluxSinkJob = z.output<typeof influxSinkJobSchema>;
+
+/**
+ * Records of several polls that one poller delivered together, as one job of the InfluxDB queue (see
+ * groupInfluxJobs). Only the envelope is checked here: the sink checks each member on its own, so that
+ * one malformed member names itself and does not take the others with it.
+ */
+export const influxSinkGroupSchema = z.object({
+  v: version,
+  kind: z.literal('group'),
+  members: z.array(z.object({ id: z.string(), data: z.unknown() })).min(1),
+});
+export interface InfluxSinkGroup {
+  v: typeof PAYLOAD_VERSION;
+  kind: 'group';
+  /** Each member's own job id (what it would have had alone) and record. */
+  members: Array<{ id: string; data: InfluxSinkJob }>;
+}
+
+/** What a job of the InfluxDB queue carries: one poll's record, or a group of them. */
+export type InfluxQueueJob = InfluxSinkJob | InfluxSinkGroup;
+
+export const mqttSinkJobSchema = pollResultSchema;
+export type MqttSinkJob = PollResult;

@@ -1,0 +1,1 @@
+export { metricValue } from './metric-value.js';

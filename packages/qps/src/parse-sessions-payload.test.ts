@@ -1,0 +1,42 @@
+import { mqttSinkJobSchema, type PollResult, pollResultSchema } from '@qsm/model';
+import { describe, expect, it } from 'vitest';
+import { parseSessions } from './parse-sessions.js';
+
+const resultWith = (sessions: unknown[]): PollResult =>
+  ({
+    v: 1,
+    kind: 'sessions',
+    serverName: 'sense1',
+    serverDescription: 'Central',
+    hostName: 'sense1.lab',
+    serverTags: {},
+    qpsHost: 'sense1.lab:4243',
+    virtualProxy: '/',
+    polledAt: 1_700_000_000_000,
+    durationMs: 12,
+    sessions,
+  }) as PollResult;
+
+describe('a parsed session list in a PollResult', () => {
+  // A session the poller took from QPS must never be refused by a sink as an invalid job: it would be lost.
+  it('accepts every session list the poller accepts, and keeps it as served', () => {
+    const served = [
+      {
+        UserDirectory: 'LAB',
+        UserId: 'a',
+        SessionId: 's1',
+        Attributes: [{ Group: 'Sales' }],
+        Extra: { x: 1 },
+      },
+      { userDirectory: 'LAB', userId: 'b', sessionId: 's2', userName: 'Bo', attributes: [] },
+      { UserDirectory: 'LAB', UserId: 'c', SessionId: 's3', Attributes: null, UserName: null },
+      { UserDirectory: 'LAB', UserId: 'd', SessionId: 's4', Attributes: ['Group=Sales', null, 3] },
+    ];
+    const sessions = parseSessions(JSON.stringify(served));
+    for (const schema of [pollResultSchema, mqttSinkJobSchema]) {
+      const parsed = schema.safeParse(JSON.parse(JSON.stringify(resultWith(sessions))));
+      expect(parsed.success).toBe(true);
+      expect(parsed.data?.sessions).toEqual(served);
+    }
+  });
+});

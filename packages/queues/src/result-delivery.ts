@@ -1,0 +1,84 @@
+import { createDeliveryMarkers } from '@qsm/redis';
+import { FlowProducer } from 'bullmq';
+import type { SinkJobSpec } from './catalog.js';
+import { sinkJobOptions } from './job-options.js';
+import type { QueueContext } from './queue-context.js';
+import { groupedMemberIds, groupInfluxJobs } from './result-groups.js';
+
+export interface ResultDelivery {
+  /**
+   * Adds every job in one atomic step: all of them or none. Existing job ids are left as they are.
+   * Deliveries made in the same turn of the event loop (a burst of polls finishing together) share one
+   * atomic step, which saves most of the client-side cost of a Redis transaction per poll, and their
+   * InfluxDB records travel as groups (groupInfluxJobs), which saves most of the queue's cost per poll.
+   */
+  deliver(jobs: SinkJobSpec[]): Promise<void>;
+  /** Whether the record of the poll with this job id went out in a group (see DeliveryMarkers). */
+  deliveredInGroup(id: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const MAX_JOBS_PER_STEP = 500;
+
+export function createResultDelivery(context: QueueContext): ResultDelivery {
+  const flows = new FlowProducer({ connection: context.connection, prefix: context.prefix });
+  flows.on('error', () => {
+    // Connection errors surface as rejected deliver() calls; the connection's own state is logged elsewhere.
+  });
+  const markers = createDeliveryMarkers(context.connection, context.prefix);
+  let pending: Array<{ jobs: SinkJobSpec[]; resolve(): void; reject(error: unknown): void }> = [];
+  let pendingJobs = 0;
+  let scheduled = false;
+
+  const flush = async () => {
+    scheduled = false;
+    const batch = pending;
+    pending = [];
+    pendingJobs = 0;
+    if (batch.length === 0) return;
+    try {
+      const jobs = groupInfluxJobs(batch.flatMap(({ jobs }) => jobs));
+      await flows.addBulk(
+        jobs.map((job) => ({
+          name: jobName(job),
+          queueName: job.queue,
+          data: job.data,
+          prefix: context.prefix,
+          opts: { ...sinkJobOptions, jobId: job.id },
+        })),
+      );
+      // Not in the same atomic step as the jobs (BullMQ's transaction is its own): a poller that dies
+      // between the two may see a retried poll deliver a second, newer record; never a lost one.
+      await markers.mark(groupedMemberIds(jobs)).catch(() => {});
+      for (const entry of batch) entry.resolve();
+    } catch (error) {
+      for (const entry of batch) entry.reject(error);
+    }
+  };
+
+  return {
+    deliver(jobs) {
+      if (jobs.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        pending.push({ jobs, resolve, reject });
+        pendingJobs += jobs.length;
+        if (pendingJobs >= MAX_JOBS_PER_STEP) void flush();
+        else if (!scheduled) {
+          scheduled = true;
+          setImmediate(() => void flush());
+        }
+      });
+    },
+    deliveredInGroup: (id) => markers.has(id),
+    async close() {
+      await flush();
+      await flows.close();
+    },
+  };
+}
+
+/** The job's name in Bull Board. */
+function jobName(job: SinkJobSpec): string {
+  if (job.data.kind === 'group') return `poll-records (${job.data.members.length})`;
+  return job.data.kind === 'error' ? 'poll-error' : 'poll-result';
+}

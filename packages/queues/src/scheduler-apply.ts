@@ -1,0 +1,71 @@
+import type { Queue } from 'bullmq';
+import { firstPollJobId } from './job-ids.js';
+import { pollJobOptions } from './job-options.js';
+import type { DesiredScheduler, ExistingScheduler, SchedulerPlan } from './scheduler-plan.js';
+
+/** The job schedulers of the poll queue, for planSchedulers, each with whether its next poll is still there. */
+export async function listSchedulers(pollQueue: Queue): Promise<ExistingScheduler[]> {
+  const found = await pollQueue.getJobSchedulers(0, -1);
+  return Promise.all(
+    found.map(async (s) => ({
+      key: s.key,
+      every: s.every,
+      offset: s.offset,
+      template: s.template,
+      // The next poll is added when the current one is taken: one that is finished, or gone, ends the chain.
+      stuck:
+        s.next !== undefined &&
+        ['unknown', 'completed', 'failed'].includes(await pollQueue.getJobState(`repeat:${s.key}:${s.next}`)),
+    })),
+  );
+}
+
+/**
+ * Applies a plan: upserts are idempotent, so two schedulers applying the same plan at once are harmless.
+ * A changed scheduler is removed and added again, because BullMQ keeps a scheduler's old phase when its
+ * offset changes. A new scheduler's first aligned run may be almost an interval away, so unless it is due
+ * within half an interval, one extra poll is added at once (with an id per interval, so replicas that
+ * apply the same plan add it once).
+ */
+export async function applySchedulerPlan(
+  pollQueue: Queue,
+  plan: SchedulerPlan,
+  now: () => number = Date.now,
+): Promise<void> {
+  const renewed = [...plan.change, ...plan.repair];
+  await inChunks(renewed, 50, (s) => pollQueue.removeJobScheduler(s.id));
+  const fresh = [...plan.add, ...renewed];
+  await inChunks(fresh, 50, (s) =>
+    pollQueue.upsertJobScheduler(
+      s.id,
+      { every: s.every, offset: s.offset },
+      { name: 'poll', data: s.data, opts: pollJobOptions },
+    ),
+  );
+  const at = now();
+  const firstPolls = fresh
+    .filter((s) => nextAlignedRun(s, at) - at > s.every / 2)
+    .map((s) => ({
+      name: 'poll',
+      data: s.data,
+      opts: { ...pollJobOptions, jobId: firstPollJobId(s.id, at, s.every) },
+    }));
+  for (const chunk of chunksOf(firstPolls, 200)) await pollQueue.addBulk(chunk);
+  await inChunks(plan.remove, 50, (id) => pollQueue.removeJobScheduler(id));
+}
+
+/** When BullMQ first runs a new scheduler with an offset: the next `offset` ms past a multiple of `every`. */
+function nextAlignedRun(s: Pick<DesiredScheduler, 'every' | 'offset'>, now: number): number {
+  const aligned = Math.floor(now / s.every) * s.every + s.offset;
+  return aligned <= now ? aligned + s.every : aligned;
+}
+
+function chunksOf<T>(items: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+async function inChunks<T>(items: T[], size: number, run: (item: T) => Promise<unknown>): Promise<void> {
+  for (const chunk of chunksOf(items, size)) await Promise.all(chunk.map(run));
+}

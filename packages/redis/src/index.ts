@@ -1,0 +1,7 @@
+export { registerCommands } from './commands.js';
+export * from './connection.js';
+export * from './delivery-markers.js';
+export * from './eviction.js';
+export * from './poll-lock.js';
+export * from './published-snapshots.js';
+export * from './session-counts.js';

@@ -1,0 +1,9 @@
+/*
+ * Keys of the product's own state. They live under the queue prefix, so a hash-tag prefix keeps them in
+ * the queues' slot on Redis Cluster.
+ */
+
+export const sessionCountsKey = (prefix: string) => `${prefix}:qsm:session-counts`;
+export const pollLockKey = (prefix: string, schedulerId: string) => `${prefix}:qsm:poll-lock:${schedulerId}`;
+export const publishedSnapshotsKey = (prefix: string) => `${prefix}:qsm:mqtt-published`;
+export const deliveryMarkerKey = (prefix: string, id: string) => `${prefix}:qsm:delivered:${id}`;

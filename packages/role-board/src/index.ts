@@ -1,0 +1,3 @@
+export { basicAuth } from './basic-auth.js';
+export { startBoard } from './board.js';
+export { type BoardOptions, createBoardApp } from './board-app.js';

@@ -1,0 +1,1 @@
+export { startInfluxSink } from './influx-sink.js';

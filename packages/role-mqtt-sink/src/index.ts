@@ -1,0 +1,1 @@
+export { brokerUrl, startMqttSink } from './mqtt-sink.js';

@@ -1,0 +1,1 @@
+export { type PollOutcome, pollTimeoutMs, startPoller } from './poller.js';

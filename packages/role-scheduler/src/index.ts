@@ -1,0 +1,1 @@
+export { type SchedulerRole, startScheduler } from './scheduler.js';
