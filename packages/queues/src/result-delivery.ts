@@ -12,11 +12,18 @@ export interface ResultDelivery {
    * atomic step, which saves most of the client-side cost of a Redis transaction per poll, and their
    * InfluxDB records travel as groups (groupInfluxJobs), which saves most of the queue's cost per poll.
    */
-  deliver(jobs: SinkJobSpec[]): Promise<void>;
+  deliver(jobs: SinkJobSpec[]): Promise<DeliveryReceipt>;
   /** Whether the record of the poll with this job id went out in a group (see DeliveryMarkers). */
   deliveredInGroup(id: string): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/**
+ * What a delivery left behind besides the jobs. The jobs are in (deliver() rejects otherwise); the markers
+ * of grouped records may not be: then a retried poll of such a record would be delivered a second time,
+ * which the caller should count and report.
+ */
+export type DeliveryReceipt = { markers: 'written' } | { markers: 'not_written'; error: Error };
 
 const MAX_JOBS_PER_STEP = 500;
 
@@ -26,7 +33,11 @@ export function createResultDelivery(context: QueueContext): ResultDelivery {
     // Connection errors surface as rejected deliver() calls; the connection's own state is logged elsewhere.
   });
   const markers = createDeliveryMarkers(context.connection, context.prefix);
-  let pending: Array<{ jobs: SinkJobSpec[]; resolve(): void; reject(error: unknown): void }> = [];
+  let pending: Array<{
+    jobs: SinkJobSpec[];
+    resolve(receipt: DeliveryReceipt): void;
+    reject(error: unknown): void;
+  }> = [];
   let pendingJobs = 0;
   let scheduled = false;
 
@@ -49,8 +60,11 @@ export function createResultDelivery(context: QueueContext): ResultDelivery {
       );
       // Not in the same atomic step as the jobs (BullMQ's transaction is its own): a poller that dies
       // between the two may see a retried poll deliver a second, newer record; never a lost one.
-      await markers.mark(groupedMemberIds(jobs)).catch(() => {});
-      for (const entry of batch) entry.resolve();
+      const receipt = await markers.mark(groupedMemberIds(jobs)).then(
+        (): DeliveryReceipt => ({ markers: 'written' }),
+        (error: Error): DeliveryReceipt => ({ markers: 'not_written', error }),
+      );
+      for (const entry of batch) entry.resolve(receipt);
     } catch (error) {
       for (const entry of batch) entry.reject(error);
     }
@@ -58,8 +72,8 @@ export function createResultDelivery(context: QueueContext): ResultDelivery {
 
   return {
     deliver(jobs) {
-      if (jobs.length === 0) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
+      if (jobs.length === 0) return Promise.resolve({ markers: 'written' });
+      return new Promise<DeliveryReceipt>((resolve, reject) => {
         pending.push({ jobs, resolve, reject });
         pendingJobs += jobs.length;
         if (pendingJobs >= MAX_JOBS_PER_STEP) void flush();

@@ -1,5 +1,5 @@
 import type { PollResult } from '@qsm/model';
-import type { createResultDelivery, SinkJobSpec } from '@qsm/queues';
+import type { createResultDelivery, DeliveryReceipt, SinkJobSpec } from '@qsm/queues';
 import { resultJobId } from '@qsm/queues';
 
 /** A result of one poll of server sense1 (QPS sense1.lab:4243), as a poller delivers it to the sinks. */
@@ -29,6 +29,6 @@ export function sendResults(
   delivery: ReturnType<typeof createResultDelivery>,
   queue: SinkJobSpec['queue'],
   results: PollResult[],
-): Promise<void> {
+): Promise<DeliveryReceipt> {
   return delivery.deliver(results.map((r) => ({ queue, id: resultJobId(r, r.polledAt), data: r })));
 }
