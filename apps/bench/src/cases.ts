@@ -158,6 +158,8 @@ export interface CycleResult {
   steadyCycleSeconds: number;
   pollerPeakRssMb: number;
   cpuSeconds: Record<string, number>;
+  /** The poller's CPU per successful poll over the measured intervals. */
+  pollerCpuMsPerPoll: number;
   peakRssMb: Record<string, number>;
   baseline?: { seconds: number; polls: number; handshakes: number };
 }
@@ -174,9 +176,11 @@ export async function cycleCase(
 ): Promise<CycleResult> {
   const pipeline = await startPipeline('cycle', certs, shape);
   try {
+    const okBefore = await okPolls(pipeline.apps);
     const before = statsOf(pipeline.processes());
     await sleep(shape.intervalMs * intervals + 2000);
     const after = statsOf(pipeline.processes());
+    const okAfter = await okPolls(pipeline.apps);
     const state = await pipeline.sim.state();
     const times = state.servers.flatMap((s) => s.proxies.flatMap((p) => p.times));
     const slots = new Map<number, number[]>();
@@ -201,6 +205,7 @@ export async function cycleCase(
       steadyCycleSeconds: steady.length ? Math.max(...steady) : Number.NaN,
       pollerPeakRssMb: Math.round(after['poller-1']?.peakRssMb ?? Number.NaN),
       cpuSeconds: cpuDelta(before, after),
+      pollerCpuMsPerPoll: pollerCpuMsPerPoll(cpuDelta(before, after), okAfter - okBefore),
       peakRssMb: peakRssOfApps(after),
     };
     await pipeline.apps.scheduler!.stop();
@@ -220,6 +225,24 @@ export async function cycleCase(
   }
 }
 
+/** Successful polls the pollers of a pipeline have counted so far (their /metrics). */
+async function okPolls(apps: Record<string, { metrics(): Promise<string> }>): Promise<number> {
+  const texts = await Promise.all(
+    Object.entries(apps)
+      .filter(([name]) => name.startsWith('poller'))
+      .map(([, app]) => app.metrics()),
+  );
+  return texts.reduce((n, text) => n + metricValue(text, 'qsm_polls_total', { outcome: 'ok' }), 0);
+}
+
+/** The pollers' CPU milliseconds per successful poll over a window (CPU of every poller-N process). */
+function pollerCpuMsPerPoll(cpuSeconds: Record<string, number>, polls: number): number {
+  const seconds = Object.entries(cpuSeconds)
+    .filter(([name]) => name.startsWith('poller'))
+    .reduce((sum, [, s]) => sum + s, 0);
+  return polls > 0 ? Math.round((seconds * 1e6) / polls) / 1000 : Number.NaN;
+}
+
 export interface ThroughputResult {
   offeredPollsPerSecond: number;
   windowSeconds: number;
@@ -231,6 +254,8 @@ export interface ThroughputResult {
   influxPointsPerSecond: number;
   latency: { p50Ms: number; p99Ms: number; samples: number };
   cpuSeconds: Record<string, number>;
+  /** The pollers' CPU per successful poll over the window. */
+  pollerCpuMsPerPoll: number;
   peakRssMb: Record<string, number>;
   /** How many polls' records an InfluxDB job held on average: the pollers group what finishes together. */
   recordsPerInfluxJob: number;
@@ -268,6 +293,7 @@ export async function throughputCase(
           (n, t) => n + metricValue(t, 'qsm_polls_total', { outcome: 'skipped_overlap' }),
           0,
         ),
+        ok: pollers.reduce((n, t) => n + metricValue(t, 'qsm_polls_total', { outcome: 'ok' }), 0),
       };
     };
     const ages: number[] = [];
@@ -304,6 +330,7 @@ export async function throughputCase(
       latency: { p50Ms: percentile(ages, 50), p99Ms: percentile(ages, 99), samples: ages.length },
       recordsPerInfluxJob: jobs > 0 ? Math.round((ages.length / jobs) * 10) / 10 : 0,
       cpuSeconds: cpuDelta(before.stats, after.stats),
+      pollerCpuMsPerPoll: pollerCpuMsPerPoll(cpuDelta(before.stats, after.stats), after.ok - before.ok),
       peakRssMb: peakRssOfApps(after.stats),
     };
   } finally {

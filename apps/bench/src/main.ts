@@ -248,6 +248,14 @@ function renderTable(r: typeof report): string {
     "CPU seconds (and peak RSS, for the product's own processes) per process during the measured window:",
     '',
     ...[cpu('- cycle', c), cpu('- throughput', t), cpu('- latency', l)].filter(Boolean),
+    '',
+    `Pollers' CPU per successful poll: ${[
+      c && `cycle ${c.pollerCpuMsPerPoll} ms (50 ms QPS latency, 20 sessions, TLS reused)`,
+      t && `throughput ${t.pollerCpuMsPerPoll} ms (0 ms latency, 10 sessions)`,
+      l && `latency ${l.pollerCpuMsPerPoll} ms`,
+    ]
+      .filter(Boolean)
+      .join('; ')}.`,
     ...(i ? ['', influxCpu(i)] : []),
   ].join('\n');
 }
