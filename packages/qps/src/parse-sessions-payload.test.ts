@@ -1,21 +1,9 @@
 import { mqttSinkJobSchema, type PollResult, pollResultSchema } from '@qsm/model';
+import { samplePollResult } from '@qsm/testkit';
 import { describe, expect, it } from 'vitest';
 import { parseSessions } from './parse-sessions.js';
 
-const resultWith = (sessions: unknown[]): PollResult =>
-  ({
-    v: 1,
-    kind: 'sessions',
-    serverName: 'sense1',
-    serverDescription: 'Central',
-    hostName: 'sense1.lab',
-    serverTags: {},
-    qpsHost: 'sense1.lab:4243',
-    virtualProxy: '/',
-    polledAt: 1_700_000_000_000,
-    durationMs: 12,
-    sessions,
-  }) as PollResult;
+const resultWith = (sessions: unknown[]) => samplePollResult(sessions);
 
 describe('a parsed session list in a PollResult', () => {
   // A session the poller took from QPS must never be refused by a sink as an invalid job: it would be lost.

@@ -23,6 +23,7 @@ export {
   waitForPort,
 } from './own-services.js';
 export { appMain, repoRoot, tempDir, uniqueName } from './paths.js';
+export { samplePollResult } from './poll-results.js';
 export { cpuDelta, type ProcessStats, processStats, statsOf } from './process-stats.js';
 export { cleanupRedisPrefix } from './redis-cleanup.js';
 export { services } from './services.js';

@@ -1,27 +1,17 @@
 import type { PollResult } from '@qsm/model';
 import type { createResultDelivery, DeliveryReceipt, SinkJobSpec } from '@qsm/queues';
 import { resultJobId } from '@qsm/queues';
+import { samplePollResult } from '@qsm/testkit';
 
 /** A result of one poll of server sense1 (QPS sense1.lab:4243), as a poller delivers it to the sinks. */
 export function pollResult(virtualProxy: string, polledAt: number, users: string[]): PollResult {
-  return {
-    v: 1,
-    kind: 'sessions',
-    serverName: 'sense1',
-    serverDescription: 'Central',
-    hostName: 'sense1.lab',
-    serverTags: {},
-    qpsHost: 'sense1.lab:4243',
-    virtualProxy,
-    polledAt,
-    durationMs: 3,
-    sessions: users.map((UserId, i) => ({
-      UserDirectory: 'LAB',
-      UserId,
-      SessionId: `${UserId}-${i}`,
-      Attributes: [],
-    })),
-  };
+  const sessions = users.map((UserId, i) => ({
+    UserDirectory: 'LAB',
+    UserId,
+    SessionId: `${UserId}-${i}`,
+    Attributes: [],
+  }));
+  return samplePollResult(sessions, { virtualProxy, polledAt, durationMs: 3 });
 }
 
 /** Adds results to a sink queue the way a poller does (job id from the poll), for tests of a sink alone. */
