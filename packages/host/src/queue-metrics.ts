@@ -1,11 +1,13 @@
+import type { Logger } from '@qsm/logging';
 import { ALL_QUEUES, openQueue, type QueueContext, queueDepth } from '@qsm/queues';
 import { Gauge, type Registry } from 'prom-client';
 
 /**
  * `qsm_queue_jobs{queue, state}`: waiting, active, delayed and failed jobs of every queue, read from
- * Redis when Prometheus scrapes. Every app exports it; the values are the same everywhere.
+ * Redis when Prometheus scrapes. Every app exports it; the values are the same everywhere. A queue whose
+ * depth cannot be read (Redis went away during the scrape) is left out of that scrape, with a debug line.
  */
-export function registerQueueDepthMetrics(registry: Registry, context: QueueContext): void {
+export function registerQueueDepthMetrics(registry: Registry, context: QueueContext, logger: Logger): void {
   if (registry.getSingleMetric('qsm_queue_jobs')) return;
   const queues = ALL_QUEUES.map((name) => openQueue(context, name));
   new Gauge({
@@ -17,7 +19,13 @@ export function registerQueueDepthMetrics(registry: Registry, context: QueueCont
       this.reset();
       if (context.connection.status !== 'ready') return;
       for (const queue of queues) {
-        const depth = await queueDepth(queue).catch(() => undefined);
+        const depth = await queueDepth(queue).catch((error: unknown) => {
+          logger.debug(
+            { err: error, queue: queue.name },
+            'cannot read the queue depth; left out of this scrape',
+          );
+          return undefined;
+        });
         if (!depth) continue;
         for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) {
           this.set({ queue: queue.name, state }, depth[state]);

@@ -145,7 +145,11 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
       );
     }
   });
-  const queues: QueueContext = { connection, prefix: env.QUEUE_PREFIX };
+  const queues: QueueContext = {
+    connection,
+    prefix: env.QUEUE_PREFIX,
+    onError: (error, queue) => logger.debug({ err: error, queue }, 'queue connection error'),
+  };
   const registry = createMetricsRegistry(definition.role);
   let roles: RunningRole[] = [];
   /** A start that cannot go on: one fatal line (our own disconnect is no outage), exit 1. */
@@ -176,7 +180,7 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
     return abortStart(listenFailure(error, at).message);
   }
 
-  registerQueueDepthMetrics(registry, queues);
+  registerQueueDepthMetrics(registry, queues, logger);
   const base: ProcessContext = {
     logger,
     registry,

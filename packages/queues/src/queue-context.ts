@@ -6,14 +6,24 @@ import type { QueueName } from './catalog.js';
 export interface QueueContext {
   connection: RedisConnection;
   prefix: string;
+  /**
+   * Hears the 'error' events of every queue opened on this context. The host passes one that writes a
+   * debug line; Redis going away and coming back is reported once each elsewhere (onRedisStateChange).
+   */
+  onError?: (error: Error, queue: QueueName) => void;
 }
 
 /**
- * A queue handle. Its connection errors are not reported here: the app reports Redis going away and coming
- * back once each (onRedisStateChange), where an unheard 'error' event would print a stack per reconnect.
+ * A queue handle. Its connection errors go to the context's `onError`, not to an unheard 'error' event,
+ * which would print a stack per reconnect. Without `onError` (tests, tools) they are ignored: the app
+ * reports Redis going away and coming back once each (onRedisStateChange).
  */
 export function openQueue<T = unknown>(context: QueueContext, name: QueueName): Queue<T> {
   const queue = new Queue<T>(name, { connection: context.connection, prefix: context.prefix });
-  queue.on('error', () => {});
+  const onError = context.onError;
+  queue.on('error', onError ? (error) => onError(error, name) : ignoreQueueError);
   return queue;
 }
+
+/** The listener of contexts without `onError`: an 'error' event needs one, or Node throws it. */
+function ignoreQueueError(): void {}
