@@ -136,14 +136,15 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
     return { points, records: members.length, agesMs: written.map((o) => o.ageMs) };
   };
 
-  const retries = createSinkRetries<InfluxQueueJob>(
-    'influx',
-    env,
+  const retries = createSinkRetries<InfluxQueueJob>({
+    sink: 'influx',
+    maxAgeMs: env.SINK_MAX_AGE_MS,
+    maxBackoffMs: env.SINK_MAX_BACKOFF_MS,
     logger,
-    context.registry,
+    registry: context.registry,
     bornAt,
-    (job) => recordsIn(job).length || 1,
-  );
+    resultsOf: (job) => recordsIn(job).length || 1,
+  });
   const worker = startWorker<InfluxQueueJob>({
     queue: QUEUE.influx,
     context: context.queues,

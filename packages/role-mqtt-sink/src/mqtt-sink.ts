@@ -60,13 +60,14 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
   const qos = env.MQTT_QOS as 0 | 1 | 2;
 
   const sequencer = createTopicSequencer(25);
-  const retries = createSinkRetries<MqttSinkJob>(
-    'mqtt',
-    env,
+  const retries = createSinkRetries<MqttSinkJob>({
+    sink: 'mqtt',
+    maxAgeMs: env.SINK_MAX_AGE_MS,
+    maxBackoffMs: env.SINK_MAX_BACKOFF_MS,
     logger,
-    context.registry,
-    (job) => job?.data.polledAt ?? Date.now(),
-  );
+    registry: context.registry,
+    bornAt: (job) => job?.data.polledAt ?? Date.now(),
+  });
 
   const publish = async (job: Job<MqttSinkJob>) => {
     const parsed = mqttSinkJobSchema.safeParse(job.data);

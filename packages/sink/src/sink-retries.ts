@@ -1,4 +1,3 @@
-import type { SinkEnv } from '@qsm/config';
 import type { Logger } from '@qsm/logging';
 import { type Job, sinkRetryDelay } from '@qsm/queues';
 import type { Registry } from 'prom-client';
@@ -15,24 +14,30 @@ export interface SinkRetries<T> {
   givenUp: GiveUpLog;
 }
 
-export function createSinkRetries<T>(
-  sink: 'influx' | 'mqtt',
-  env: Pick<SinkEnv, 'SINK_MAX_AGE_MS' | 'SINK_MAX_BACKOFF_MS'>,
-  logger: Logger,
-  registry: Registry,
-  bornAt: (job: Job<T> | undefined) => number,
-  resultsOf: (job: Job<T> | undefined) => number = () => 1,
-): SinkRetries<T> {
-  const metrics = sinkRetryMetrics(registry);
-  const givenUp = createGiveUpLog(logger, { sink, maxAgeMs: env.SINK_MAX_AGE_MS, counter: metrics.givenUp });
+export interface SinkRetrySettings<T> {
+  sink: 'influx' | 'mqtt';
+  /** SINK_MAX_AGE_MS: a result not delivered this long after its poll is given up. */
+  maxAgeMs: number;
+  /** SINK_MAX_BACKOFF_MS: the longest wait between two tries. */
+  maxBackoffMs: number;
+  logger: Logger;
+  registry: Registry;
+  /** When the job's (oldest) result was made: its age decides between another try and giving up. */
+  bornAt: (job: Job<T> | undefined) => number;
+  /** How many results the job holds (a group of InfluxDB records holds several); 1 by default. */
+  resultsOf?: (job: Job<T> | undefined) => number;
+}
+
+/** The retry and give-up decision both sinks share, with its metrics and its log. */
+export function createSinkRetries<T>(settings: SinkRetrySettings<T>): SinkRetries<T> {
+  const { sink, maxAgeMs, maxBackoffMs, bornAt } = settings;
+  const resultsOf = settings.resultsOf ?? (() => 1);
+  const metrics = sinkRetryMetrics(settings.registry);
+  const givenUp = createGiveUpLog(settings.logger, { sink, maxAgeMs, counter: metrics.givenUp });
   return {
     backoff(attemptsMade, job) {
       const born = bornAt(job);
-      const delay = sinkRetryDelay(attemptsMade, born, {
-        baseMs: 1000,
-        maxMs: env.SINK_MAX_BACKOFF_MS,
-        maxAgeMs: env.SINK_MAX_AGE_MS,
-      });
+      const delay = sinkRetryDelay(attemptsMade, born, { baseMs: 1000, maxMs: maxBackoffMs, maxAgeMs });
       if (delay < 0) givenUp.record(job?.id, Date.now() - born, resultsOf(job));
       else metrics.retries.inc({ sink });
       return delay;
