@@ -14,15 +14,18 @@ const version = z.literal(PAYLOAD_VERSION, {
     `unsupported payload version ${JSON.stringify(iss.input)} (this release reads version ${PAYLOAD_VERSION})`,
 });
 
-/** A poll job: which (server, virtual proxy) to poll. The poller looks the server up in its own config. */
-export const pollJobSchema = z.object({
+/**
+ * What every poll job names: which (server, virtual proxy) to poll. The poller looks the server up in its
+ * own config. The poll queue's catalog (@qsm/queues) adds when the poll is due and of which kind it is.
+ */
+export const pollJobFieldsSchema = z.object({
   v: version,
   serverName: z.string(),
   virtualProxy: z.string(),
-  /** The polling interval the job was scheduled with: a job older than this is stale. */
+  /** The polling interval the job was scheduled with. */
   intervalMs: z.number().int().positive(),
 });
-export type PollJobData = z.output<typeof pollJobSchema>;
+export type PollJobFields = z.output<typeof pollJobFieldsSchema>;
 
 /** A session as QPS served it (either case of field names, unknown fields kept): the poller's own check. */
 export const sessionSchema = z.custom<QpsSession>().superRefine((value, ctx) => {

@@ -5,13 +5,12 @@ import {
   influxSinkJobSchema,
   type MqttSinkJob,
   mqttSinkJobSchema,
-  type PollJobData,
-  pollJobSchema,
 } from '@qsm/model';
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { PermanentJobError } from './job-errors.js';
 import { pollJobOptions, sinkJobOptions } from './job-options.js';
+import { type PollJobData, pollJobSchema } from './poll-jobs.js';
 
 /*
  * The job catalog: every queue of the product with the schema of its jobs and their default options, shared

@@ -1,23 +1,32 @@
 import type { Queue } from 'bullmq';
-import { firstPollJobId } from './job-ids.js';
 import { pollJobOptions } from './job-options.js';
+import { type FirstPollData, firstPollJobId, POLL_JOB_NAME } from './poll-jobs.js';
 import type { DesiredScheduler, ExistingScheduler, SchedulerPlan } from './scheduler-plan.js';
 
 /** The job schedulers of the poll queue, for planSchedulers, each with whether its next poll is still there. */
 export async function listSchedulers(pollQueue: Queue): Promise<ExistingScheduler[]> {
   const found = await pollQueue.getJobSchedulers(0, -1);
-  return Promise.all(
-    found.map(async (s) => ({
-      key: s.key,
-      every: s.every,
-      offset: s.offset,
-      template: s.template,
-      // The next poll is added when the current one is taken: one that is finished, or gone, ends the chain.
-      stuck:
-        s.next !== undefined &&
-        ['unknown', 'completed', 'failed'].includes(await pollQueue.getJobState(`repeat:${s.key}:${s.next}`)),
-    })),
-  );
+  const pending = await schedulersWithPendingJobs(pollQueue);
+  return found.map((s) => ({
+    key: s.key,
+    every: s.every,
+    offset: s.offset,
+    template: s.template,
+    // The next poll is added when the current one is taken: one that is finished, or gone, ends the chain.
+    stuck: s.next !== undefined && !pending.has(s.key),
+  }));
+}
+
+/**
+ * The schedulers that have a poll waiting, due later or being polled, by the scheduler each job says it
+ * comes from (BullMQ's `repeatJobKey`). Read after the schedulers, so that a poll taken in between has
+ * already been followed by its next one.
+ */
+async function schedulersWithPendingJobs(pollQueue: Queue): Promise<Set<string>> {
+  const jobs = await pollQueue.getJobs(['delayed', 'waiting', 'prioritized', 'active']);
+  const keys = new Set<string>();
+  for (const job of jobs) if (job?.repeatJobKey) keys.add(job.repeatJobKey);
+  return keys;
 }
 
 /**
@@ -39,17 +48,21 @@ export async function applySchedulerPlan(
     pollQueue.upsertJobScheduler(
       s.id,
       { every: s.every, offset: s.offset },
-      { name: 'poll', data: s.data, opts: pollJobOptions },
+      { name: POLL_JOB_NAME, data: s.data, opts: pollJobOptions },
     ),
   );
   const at = now();
   const firstPolls = fresh
     .filter((s) => nextAlignedRun(s, at) - at > s.every / 2)
-    .map((s) => ({
-      name: 'poll',
-      data: s.data,
-      opts: { ...pollJobOptions, jobId: firstPollJobId(s.id, at, s.every) },
-    }));
+    .map((s) => {
+      const { kind: _scheduled, offsetMs: _offset, ...fields } = s.data;
+      const data: FirstPollData = { ...fields, kind: 'first', dueAt: at };
+      return {
+        name: POLL_JOB_NAME,
+        data,
+        opts: { ...pollJobOptions, jobId: firstPollJobId(s.id, at, s.every) },
+      };
+    });
   for (const chunk of chunksOf(firstPolls, 200)) await pollQueue.addBulk(chunk);
   await inChunks(plan.remove, 50, (id) => pollQueue.removeJobScheduler(id));
 }

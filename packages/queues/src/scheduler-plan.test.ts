@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { schedulerIdFor } from './job-ids.js';
 import { describePlan, desiredSchedulers, interleaveServers, planSchedulers } from './scheduler-plan.js';
+import { schedulerIdFor } from './target-ids.js';
 
 const targets = [
   { serverName: 'sense1', virtualProxy: '/' },
@@ -18,7 +18,14 @@ describe('reconciling job schedulers with the config', () => {
       id: 'poll|sense1|%2Fhdr',
       every: 30000,
       offset: 1,
-      data: { v: 1, serverName: 'sense1', virtualProxy: '/hdr', intervalMs: 30000 },
+      data: {
+        v: 1,
+        serverName: 'sense1',
+        virtualProxy: '/hdr',
+        intervalMs: 30000,
+        kind: 'scheduled',
+        offsetMs: 1,
+      },
     });
     expect(plan).toMatchObject({ change: [], remove: [], unchanged: 0 });
   });

@@ -1,5 +1,6 @@
-import { PAYLOAD_VERSION, type PollJobData } from '@qsm/model';
-import { type PollTargetRef, schedulerIdFor, targetOfSchedulerId } from './job-ids.js';
+import { PAYLOAD_VERSION } from '@qsm/model';
+import type { ScheduledPollData } from './poll-jobs.js';
+import { type PollTargetRef, schedulerIdFor, targetOfSchedulerId } from './target-ids.js';
 
 /**
  * Every scheduler polls at the same phase of the wall clock (`offset` ms after a multiple of `every`):
@@ -14,7 +15,8 @@ export interface DesiredScheduler {
   id: string;
   every: number;
   offset: number;
-  data: PollJobData;
+  /** The template of its jobs. */
+  data: ScheduledPollData;
 }
 
 /** A job scheduler as found in Redis (the fields of BullMQ's JobSchedulerJson that matter here). */
@@ -51,18 +53,23 @@ export function desiredSchedulers(
   spreadMs = 0,
 ): DesiredScheduler[] {
   const spread = Math.min(spreadMs, pollingInterval - SCHEDULE_OFFSET_MS);
-  return interleaveServers(targets).map((target) => ({
-    id: schedulerIdFor(target),
-    every: pollingInterval,
-    offset:
-      spread > 0 ? SCHEDULE_OFFSET_MS + (stableHash(schedulerIdFor(target)) % spread) : SCHEDULE_OFFSET_MS,
-    data: {
-      v: PAYLOAD_VERSION,
-      serverName: target.serverName,
-      virtualProxy: target.virtualProxy,
-      intervalMs: pollingInterval,
-    },
-  }));
+  return interleaveServers(targets).map((target) => {
+    const id = schedulerIdFor(target);
+    const offset = spread > 0 ? SCHEDULE_OFFSET_MS + (stableHash(id) % spread) : SCHEDULE_OFFSET_MS;
+    return {
+      id,
+      every: pollingInterval,
+      offset,
+      data: {
+        v: PAYLOAD_VERSION,
+        serverName: target.serverName,
+        virtualProxy: target.virtualProxy,
+        intervalMs: pollingInterval,
+        kind: 'scheduled',
+        offsetMs: offset,
+      },
+    };
+  });
 }
 
 /**

@@ -1,27 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { findServer, type PollerEnv, type ServerSettings, type Settings } from '@qsm/config';
 import type { RoleContext, RunningRole } from '@qsm/host';
-import {
-  PAYLOAD_VERSION,
-  type PollFailure,
-  type PollJobData,
-  type PollResult,
-  pollJobSchema,
-} from '@qsm/model';
+import { formatIssues, PAYLOAD_VERSION, type PollFailure, type PollResult } from '@qsm/model';
 import { createQpsClient, isQpsError, type QpsClient, type QpsError } from '@qsm/qps';
 import {
   closeWorker,
   createResultDelivery,
-  dueTimeOf,
   failureJobId,
   type Job,
   PermanentJobError,
+  type PollJobData,
+  pollDueAt,
+  pollJobSchema,
+  pollStaleAfterMs,
   QUEUE,
   RetryableJobError,
   resultJobId,
   type SinkJobSpec,
   schedulerIdFor,
-  staleAfterMs,
   startWorker,
 } from '@qsm/queues';
 import { createPollLock, createSessionCounts } from '@qsm/redis';
@@ -64,7 +60,7 @@ export async function startPoller(context: RoleContext, env: PollerEnv): Promise
   const poll = async (job: Job<PollJobData>, signal: AbortSignal | undefined): Promise<PollOutcome> => {
     const parsed = pollJobSchema.safeParse(job.data);
     if (!parsed.success) {
-      throw new PermanentJobError('invalid_job', parsed.error.issues.map((i) => i.message).join('; '));
+      throw new PermanentJobError('invalid_job', formatIssues(parsed.error.issues));
     }
     const target = parsed.data;
     const current = settings;
@@ -74,10 +70,16 @@ export async function startPoller(context: RoleContext, env: PollerEnv): Promise
       metrics.polls.inc({ outcome: 'skipped_not_in_config', category: '' });
       return { outcome: 'skipped_not_in_config' };
     }
-    const dueAt = dueTimeOf(job);
+    const pollJob = {
+      data: target,
+      timestamp: job.timestamp,
+      opts: job.opts,
+      repeatJobKey: job.repeatJobKey,
+    };
+    const dueAt = pollDueAt(pollJob);
     const interval = current.userSessions.pollingInterval;
     const lateMs = Date.now() - dueAt;
-    if (lateMs > staleAfterMs(job.id, interval)) {
+    if (lateMs > pollStaleAfterMs(pollJob, interval)) {
       metrics.polls.inc({ outcome: 'skipped_stale', category: '' });
       metrics.staleSkipped.inc();
       logger.debug({ target, lateMs }, 'stale poll skipped');

@@ -1,6 +1,5 @@
 import type { CertificateSet } from '@qsm/dev-certs';
-import type { PollJobData } from '@qsm/model';
-import { openQueue, pollJobOptions, QUEUE, resultJobId, schedulerIdFor } from '@qsm/queues';
+import { openQueue, type PollJobData, pollJobOptions, QUEUE, resultJobId } from '@qsm/queues';
 import { createDeliveryMarkers } from '@qsm/redis';
 import {
   cleanupRedisPrefix,
@@ -52,16 +51,13 @@ afterAll(async () => {
   await cleanupRedisPrefix(prefix);
 });
 
-/** Adds the poll of one proxy due now, as a job scheduler would, failing its first attempt (QPS answers 503). */
+/** Adds the poll of one proxy due at `dueAt`, failing its first attempt (QPS answers 503). */
 async function addFailingPoll(virtualProxy: string, dueAt: number) {
   await sim.setFault('sense1', virtualProxy, { mode: 'status', status: 503 });
   const target = { serverName: 'sense1', virtualProxy };
   const queue = openQueue<PollJobData>({ connection: redis, prefix }, QUEUE.poll);
-  const data: PollJobData = { v: 1, ...target, intervalMs: 60_000 };
-  const job = await queue.add('poll', data, {
-    ...pollJobOptions,
-    jobId: `repeat:${schedulerIdFor(target)}:${dueAt}`,
-  });
+  const data: PollJobData = { v: 1, ...target, intervalMs: 60_000, kind: 'first', dueAt };
+  const job = await queue.add('poll', data, pollJobOptions);
   await waitUntil(
     async () => (await sim.proxyState('sense1', virtualProxy)).requests === 1,
     'the first attempt',
@@ -88,12 +84,13 @@ describe('a retried poll', () => {
   });
 
   it('is polled again when its result was not delivered', async () => {
-    const { job, requests } = await addFailingPoll('/fresh', Date.now());
+    const dueAt = Date.now();
+    const { job, requests } = await addFailingPoll('/fresh', dueAt);
     expect(job.returnvalue).toMatchObject({ outcome: 'ok' });
     expect(requests).toBe(2);
     const influx = openQueue({ connection: redis, prefix }, QUEUE.influx);
     expect((await influx.getWaiting()).map((j) => j.id)).toContain(
-      resultJobId({ serverName: 'sense1', virtualProxy: '/fresh' }, Number(job.id!.split(':')[2])),
+      resultJobId({ serverName: 'sense1', virtualProxy: '/fresh' }, dueAt),
     );
     await influx.close();
   });
