@@ -6,8 +6,6 @@ interface NodeLikeError extends Error {
   syscall?: string;
   address?: string;
   port?: number;
-  /** The request: whether a kept-alive socket was reused (tells whether a keep-alive socket was reused). */
-  request?: { reusedSocket?: boolean };
   cause?: unknown;
 }
 
@@ -18,7 +16,13 @@ const TLS_CODE =
 export function classifyTransportFailure(
   error: unknown,
   url: string,
-  context: { timeoutMs: number; timedOut: boolean; aborted: boolean },
+  context: {
+    timeoutMs: number;
+    timedOut: boolean;
+    aborted: boolean;
+    /** The request went out on a kept-alive connection of an earlier one. */
+    reusedSocket?: boolean;
+  },
 ): QpsError {
   const e = (error ?? {}) as NodeLikeError;
   const code = innermostCode(e);
@@ -73,7 +77,7 @@ export function classifyTransportFailure(
     });
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(e.message)) {
-    if (e.request?.reusedSocket) {
+    if (context.reusedSocket) {
       return fail(
         'connection_reset',
         `the server closed a kept-alive connection (${code ?? 'socket hang up'})`,

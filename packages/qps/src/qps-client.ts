@@ -1,11 +1,15 @@
-import { Agent } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { type CertificateSettings, isTemplatePlaceholder, type ServerSettings } from '@qsm/config';
 import type { QpsSession } from '@qsm/model';
 import { type CertificateStore, createCertificateStore } from './certificate-store.js';
 import { classifyHttpStatus, classifyTransportFailure } from './classify-failure.js';
-import { DeadlineError, type HttpsAnswer, httpsGet } from './https-get.js';
 import { InvalidSessionListError, parseSessions } from './parse-sessions.js';
+import {
+  createQlikHttpClient,
+  type QlikHttpAnswer,
+  type QlikHttpClient,
+  QlikHttpFailure,
+} from './qlik-http.js';
 import { QpsError } from './qps-error.js';
 import { buildSessionUrl, withoutQuery } from './session-url.js';
 import { createXrfkey } from './xrfkey.js';
@@ -43,8 +47,8 @@ export interface QpsClient {
   close(): void;
 }
 
-interface ServerAgent {
-  agent: Agent;
+interface ServerHttp {
+  http: QlikHttpClient;
   certificateVersion: number;
 }
 
@@ -53,28 +57,28 @@ export function createQpsClient(options: QpsClientOptions): QpsClient {
     options.cert,
     options.certificateCheckIntervalMs,
   );
-  const agents = new Map<string, ServerAgent>();
-  const baseHeaders = {
+  const servers = new Map<string, ServerHttp>();
+  const headers = {
     Accept: 'application/json',
     'Cache-Control': 'no-cache',
     'User-Agent': options.userAgent ?? 'qlik-session-monitor',
   };
 
-  const agentFor = async (serverName: string): Promise<Agent> => {
+  const httpFor = async (serverName: string): Promise<QlikHttpClient> => {
     const loaded = await certificates.current();
-    const existing = agents.get(serverName);
-    if (existing && existing.certificateVersion === loaded.version) return existing.agent;
-    existing?.agent.destroy();
-    const agent = new Agent({
-      keepAlive: true,
-      keepAliveMsecs: 10_000,
-      maxSockets: options.maxSocketsPerServer ?? 32,
-      maxFreeSockets: options.maxSocketsPerServer ?? 32,
+    const existing = servers.get(serverName);
+    if (existing && existing.certificateVersion === loaded.version) return existing.http;
+    existing?.http.close();
+    const http = createQlikHttpClient({
       secureContext: loaded.secureContext,
       rejectUnauthorized: options.rejectUnauthorized,
+      maxSockets: options.maxSocketsPerServer ?? 32,
+      timeoutMs: options.timeoutMs,
+      maxResponseBytes: options.maxResponseBytes,
+      headers,
     });
-    agents.set(serverName, { agent, certificateVersion: loaded.version });
-    return agent;
+    servers.set(serverName, { http, certificateVersion: loaded.version });
+    return http;
   };
 
   const requestOnce = async (
@@ -93,9 +97,9 @@ export function createQpsClient(options: QpsClientOptions): QpsClient {
         { url: safeUrl, retryable: false },
       );
     }
-    let agent: Agent;
+    let http: QlikHttpClient;
     try {
-      agent = await agentFor(server.serverName);
+      http = await httpFor(server.serverName);
     } catch (error) {
       // Certificate files are read lazily; their errors get the URL of the poll that needed them.
       if (error instanceof QpsError) {
@@ -103,32 +107,27 @@ export function createQpsClient(options: QpsClientOptions): QpsClient {
       }
       throw error;
     }
-    let response: HttpsAnswer;
+    let response: QlikHttpAnswer;
     try {
-      response = await httpsGet(url, {
-        agent,
-        headers: { ...baseHeaders, 'X-Qlik-Xrfkey': xrfkey },
-        timeoutMs: options.timeoutMs,
-        maxBytes: options.maxResponseBytes,
-        ...(signal ? { signal } : {}),
-      });
+      response = await http.get(url, { headers: { 'X-Qlik-Xrfkey': xrfkey }, ...(signal ? { signal } : {}) });
     } catch (error) {
-      throw classifyTransportFailure(error, safeUrl, {
+      if (!(error instanceof QlikHttpFailure)) throw error;
+      throw classifyTransportFailure(error.error, safeUrl, {
         timeoutMs: options.timeoutMs,
-        timedOut: error instanceof DeadlineError,
-        aborted: signal?.aborted ?? false,
+        timedOut: error.kind === 'deadline',
+        aborted: error.kind === 'aborted',
+        reusedSocket: error.reusedSocket,
       });
     }
     const body = response.body;
     if (response.status !== 200) {
-      const location = response.headers.location;
       throw classifyHttpStatus(
         response.status,
         safeUrl,
         server.userSessions.host,
         virtualProxy,
         body,
-        typeof location === 'string' ? location : undefined,
+        response.location,
       );
     }
     try {
@@ -159,8 +158,8 @@ export function createQpsClient(options: QpsClientOptions): QpsClient {
       }
     },
     close() {
-      for (const { agent } of agents.values()) agent.destroy();
-      agents.clear();
+      for (const { http } of servers.values()) http.close();
+      servers.clear();
     },
   };
 }
