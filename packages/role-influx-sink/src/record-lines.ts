@@ -1,0 +1,34 @@
+import type { ErrorTrackingSettings, ExcludedUser } from '@qsm/config';
+import { buildErrorPoint, buildSessionLineGroups, type InfluxVersion, toLineProtocol } from '@qsm/influx';
+import type { InfluxSinkJob } from '@qsm/model';
+
+export interface RecordLineSettings {
+  version: InfluxVersion;
+  /** `userSessions.excludeUser`: the blacklist, applied here and only here. */
+  excludeUser: readonly ExcludedUser[];
+  errorTracking: ErrorTrackingSettings;
+  sessionIdHashKey?: string | undefined;
+}
+
+/**
+ * A record's lines in two groups. A poll result's summary and list stay apart from its details: InfluxDB
+ * may refuse new session ids (a tag value limit), and must not take the counts with them. A failed poll is
+ * one `butler_sos_errors` line, when error tracking writes to InfluxDB.
+ */
+export function recordLines(
+  record: InfluxSinkJob,
+  settings: RecordLineSettings,
+): { aggregates: string[]; details: string[] } {
+  if (record.kind === 'sessions') {
+    return buildSessionLineGroups(record, {
+      version: settings.version,
+      excludeUser: settings.excludeUser,
+      sessionIdHashKey: settings.sessionIdHashKey,
+    });
+  }
+  if (!settings.errorTracking.influxdb) return { aggregates: [], details: [] };
+  return {
+    aggregates: toLineProtocol([buildErrorPoint(record, settings.errorTracking.measurementName)]),
+    details: [],
+  };
+}
