@@ -13,3 +13,12 @@ export async function exitProcess(code: number, flushTimeoutMs = EXIT_FLUSH_MS):
   if (!(await flushLogs(flushTimeoutMs))) process.kill(process.pid, 'SIGKILL');
   process.exit(code);
 }
+
+/**
+ * Starts exitProcess and returns a promise that never settles: a start that ends here goes no further
+ * while the last log lines flush.
+ */
+export function exitNow(code: number): never {
+  void exitProcess(code);
+  return new Promise(() => {}) as never;
+}
