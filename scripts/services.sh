@@ -8,6 +8,8 @@
 #   bash scripts/services.sh status
 #   bash scripts/services.sh tools    install the test tools: Chromium (board browser test) and
 #                                      docker-compose v1 (offline validation of infra/docker-compose.yml).
+#   bash scripts/services.sh setup    start + tools, quietly: what `pnpm test` runs first. Prints one line,
+#                                      what it started and installed (details in .services/setup.log).
 #
 # State (data, logs, pid files) lives in .services/ at the repository root.
 set -euo pipefail
@@ -16,7 +18,24 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 state="${QSM_SERVICES_DIR:-$root/.services}"
 mkdir -p "$state"
 
-log() { printf 'services: %s\n' "$*"; }
+# `setup` is quiet: its progress goes to a log file, and it reports once what it did.
+quiet=0
+setup_log="$state/setup.log"
+started=()
+installed=()
+
+log() {
+  if [ "$quiet" -eq 1 ]; then printf 'services: %s\n' "$*" >>"$setup_log"; else printf 'services: %s\n' "$*"; fi
+}
+
+# Names as a list: "a", "a and b", "a, b and c".
+listed() {
+  local out="" i
+  for ((i = 1; i <= $#; i++)); do
+    if [ "$i" -eq 1 ]; then out="${!i}"; elif [ "$i" -eq $# ]; then out="$out and ${!i}"; else out="$out, ${!i}"; fi
+  done
+  printf '%s' "$out"
+}
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -36,22 +55,25 @@ ensure_package() { # <command> <debian package>
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   if [ "$apt_updated" -eq 0 ]; then
-    $sudo apt-get update -qq
+    $sudo apt-get update -qq >/dev/null
     apt_updated=1
   fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$2" >/dev/null
+  installed+=("$2")
 }
 
 wait_for() { # <name> <check function>
   for _ in $(seq 1 100); do
     if "$2"; then
       log "$1 is up"
+      started+=("$1")
       return 0
     fi
     sleep 0.1
   done
-  log "$1 did not come up; see $state/$1.log"
-  tail -n 20 "$state/$1.log" 2>/dev/null || true
+  # Shown also by the quiet `setup`: the one thing the caller has to read.
+  printf 'services: %s did not come up; see %s\n' "$1" "$state/$1.log" >&2
+  tail -n 20 "$state/$1.log" >&2 2>/dev/null || true
   return 1
 }
 
@@ -122,6 +144,12 @@ start_victoriametrics() {
   wait_for victoriametrics victoriametrics_ok
 }
 
+install_tools() {
+  ensure_package chromium chromium
+  ensure_package docker-compose docker-compose
+  log "chromium: $(command -v chromium), docker-compose: $(command -v docker-compose)"
+}
+
 stop_all() {
   for name in victoriametrics influxdb mosquitto redis; do
     local pidfile="$state/$name.pid"
@@ -150,14 +178,24 @@ case "${1:-start}" in
     for name in $only; do "start_$name"; done
     ;;
   stop) stop_all ;;
-  tools)
-    ensure_package chromium chromium
-    ensure_package docker-compose docker-compose
-    log "chromium: $(command -v chromium), docker-compose: $(command -v docker-compose)"
+  tools) install_tools ;;
+  setup)
+    quiet=1
+    : >"$setup_log"
+    for name in redis mosquitto influxdb victoriametrics; do "start_$name"; done
+    install_tools
+    if [ "${#started[@]}" -eq 0 ] && [ "${#installed[@]}" -eq 0 ]; then
+      echo "test set-up: all services running"
+    else
+      did=()
+      [ "${#started[@]}" -eq 0 ] || did+=("started $(listed "${started[@]}")")
+      [ "${#installed[@]}" -eq 0 ] || did+=("installed $(listed "${installed[@]}")")
+      echo "test set-up: ${did[0]}${did[1]:+, ${did[1]}}"
+    fi
     ;;
   status) status_all ;;
   *)
-    echo "usage: $0 start [service...]|stop|status|tools" >&2
+    echo "usage: $0 start [service...]|stop|status|tools|setup" >&2
     exit 2
     ;;
 esac
