@@ -31,19 +31,21 @@ async function schedulersWithPendingJobs(pollQueue: Queue): Promise<Set<string>>
 
 /**
  * Applies a plan: upserts are idempotent, so two schedulers applying the same plan at once are harmless.
- * A changed scheduler is removed and added again, because BullMQ keeps a scheduler's old phase when its
- * offset changes. A new scheduler's first aligned run may be almost an interval away, so unless it is due
- * within half an interval, one extra poll is added at once (with an id per interval, so replicas that
- * apply the same plan add it once).
+ * A changed scheduler is updated in place (BullMQ replaces its pending poll with one of the new template,
+ * at the new interval's aligned time if the interval changed). A moved one is removed and added again,
+ * because BullMQ keeps a scheduler's old phase when only its offset changes; so is a stuck one, whose
+ * chain of polls BullMQ would not restart in place. A new or changed scheduler's first aligned run may be
+ * almost an interval away, so unless it is due within half an interval, one extra poll is added at once
+ * (with an id per interval, so replicas that apply the same plan add it once).
  */
 export async function applySchedulerPlan(
   pollQueue: Queue,
   plan: SchedulerPlan,
   now: () => number = Date.now,
 ): Promise<void> {
-  const renewed = [...plan.change, ...plan.repair];
+  const renewed = [...plan.move, ...plan.repair];
   await inChunks(renewed, 50, (s) => pollQueue.removeJobScheduler(s.id));
-  const fresh = [...plan.add, ...renewed];
+  const fresh = [...plan.add, ...plan.change, ...renewed];
   await inChunks(fresh, 50, (s) =>
     pollQueue.upsertJobScheduler(
       s.id,

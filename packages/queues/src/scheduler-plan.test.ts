@@ -35,6 +35,7 @@ describe('reconciling job schedulers with the config', () => {
     expect(planSchedulers(desired, existingFrom(desired))).toEqual({
       add: [],
       change: [],
+      move: [],
       repair: [],
       remove: [],
       unchanged: 3,
@@ -64,6 +65,30 @@ describe('reconciling job schedulers with the config', () => {
     );
     expect(plan.change).toHaveLength(3);
     expect(plan.change[0]?.every).toBe(10000);
+  });
+
+  it('moves the schedulers whose phase changes, and only those', () => {
+    const plan = planSchedulers(
+      desiredSchedulers(targets, 30000, 10000),
+      existingFrom(desiredSchedulers(targets, 30000)),
+    );
+    expect(plan.move.map((s) => s.id).sort()).toEqual(targets.map(schedulerIdFor).sort());
+    expect(plan.change).toEqual([]);
+    expect(describePlan(plan)).toMatch(/^0 added, 3 changed \(/);
+  });
+
+  it('compares job data by value, whatever the order of its fields in Redis', () => {
+    const desired = desiredSchedulers(targets, 30000);
+    const reordered = existingFrom(desired).map((s) => ({
+      ...s,
+      template: { data: Object.fromEntries(Object.entries(s.template.data).reverse()) },
+    }));
+    expect(planSchedulers(desired, reordered).unchanged).toBe(3);
+    const older = existingFrom(desired).map((s) => {
+      const { kind: _kind, offsetMs: _offset, ...fields } = s.template.data;
+      return { ...s, template: { data: fields } };
+    });
+    expect(planSchedulers(desired, older).change).toHaveLength(3);
   });
 
   it('removes schedulers of virtual proxies that left the config', () => {

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { PAYLOAD_VERSION } from '@qsm/model';
 import type { ScheduledPollData } from './poll-jobs.js';
 import { type PollTargetRef, schedulerIdFor, targetOfSchedulerId } from './target-ids.js';
@@ -35,7 +36,13 @@ export interface ExistingScheduler {
 
 export interface SchedulerPlan {
   add: DesiredScheduler[];
+  /** Schedulers whose interval or job data changed, updated in place. */
   change: DesiredScheduler[];
+  /**
+   * Schedulers whose phase (offset) changed, removed and added again: BullMQ keeps a scheduler's old phase
+   * when only its offset changes.
+   */
+  move: DesiredScheduler[];
   /** Stuck schedulers, set up again as they are. */
   repair: DesiredScheduler[];
   remove: string[];
@@ -102,16 +109,13 @@ export function interleaveServers<T extends { serverName: string }>(targets: T[]
  */
 export function planSchedulers(desired: DesiredScheduler[], existing: ExistingScheduler[]): SchedulerPlan {
   const found = new Map(existing.filter((s) => targetOfSchedulerId(s.key)).map((s) => [s.key, s]));
-  const plan: SchedulerPlan = { add: [], change: [], repair: [], remove: [], unchanged: 0 };
+  const plan: SchedulerPlan = { add: [], change: [], move: [], repair: [], remove: [], unchanged: 0 };
   for (const want of desired) {
     const have = found.get(want.id);
     found.delete(want.id);
     if (!have) plan.add.push(want);
-    else if (
-      have.every !== want.every ||
-      have.offset !== want.offset ||
-      JSON.stringify(have.template?.data) !== JSON.stringify(want.data)
-    )
+    else if (have.offset !== want.offset) plan.move.push(want);
+    else if (have.every !== want.every || !isDeepStrictEqual(have.template?.data, want.data))
       plan.change.push(want);
     else if (have.stuck) plan.repair.push(want);
     else plan.unchanged++;
@@ -127,6 +131,11 @@ function stableHash(text: string): number {
   return hash;
 }
 
+/** Schedulers whose settings changed, in place or moved to a new phase: one figure in the logs. */
+export function changedSchedulers(plan: SchedulerPlan): DesiredScheduler[] {
+  return [...plan.change, ...plan.move];
+}
+
 export function describePlan(plan: SchedulerPlan): string {
   const names = (list: Array<{ id: string } | string>) =>
     list
@@ -135,9 +144,10 @@ export function describePlan(plan: SchedulerPlan): string {
         return target ? `${target.serverName}${target.virtualProxy}` : String(s);
       })
       .join(', ');
+  const changed = changedSchedulers(plan);
   const parts = [
     `${plan.add.length} added${plan.add.length ? ` (${names(plan.add)})` : ''}`,
-    `${plan.change.length} changed${plan.change.length ? ` (${names(plan.change)})` : ''}`,
+    `${changed.length} changed${changed.length ? ` (${names(changed)})` : ''}`,
     `${plan.remove.length} removed${plan.remove.length ? ` (${names(plan.remove)})` : ''}`,
     ...(plan.repair.length ? [`${plan.repair.length} repaired (${names(plan.repair)})`] : []),
     `${plan.unchanged} unchanged`,

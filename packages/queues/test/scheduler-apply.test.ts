@@ -100,11 +100,30 @@ describe('applying a scheduler plan to BullMQ', () => {
     expect((await queuedPolls('stable')).map((p) => p.id).sort()).toEqual(before.map((p) => p.id).sort());
   });
 
+  it('updates schedulers in place when the interval changes: one poll each, aligned to the new interval', async () => {
+    await reconcile('interval', 60_000);
+    const plan = await reconcile('interval', 30_000);
+    expect(plan.change).toHaveLength(3);
+    const queue = openQueue({ connection, prefix: `${prefix}:interval` }, QUEUE.poll);
+    expect(await listSchedulers(queue)).toHaveLength(3);
+    await queue.close();
+    const scheduled = (await queuedPolls('interval')).filter((p) => p.data.kind === 'scheduled');
+    expect(scheduled.map((p) => p.scheduler).sort()).toEqual(
+      desiredSchedulers(targets, 30_000)
+        .map((s) => s.id)
+        .sort(),
+    );
+    for (const poll of scheduled) {
+      expect(poll.due % 30_000).toBe(1);
+      expect(poll.data.intervalMs).toBe(30_000);
+    }
+  });
+
   it('moves a proxy to its new phase when the spread changes, keeping one scheduler per proxy', async () => {
     const interval = 60_000;
     await reconcile('rephase', interval);
     const plan = await reconcile('rephase', interval, 20_000);
-    expect(plan.change).toHaveLength(3);
+    expect(plan.move).toHaveLength(3);
     const queue = openQueue({ connection, prefix: `${prefix}:rephase` }, QUEUE.poll);
     const schedulers = await listSchedulers(queue);
     await queue.close();

@@ -2,6 +2,7 @@ import { listPollTargets, type SchedulerEnv, type Settings } from '@qsm/config';
 import type { RoleContext, RunningRole } from '@qsm/host';
 import {
   applySchedulerPlan,
+  changedSchedulers,
   describePlan,
   desiredSchedulers,
   listSchedulers,
@@ -49,13 +50,13 @@ export async function startScheduler(
     const fields = {
       reason,
       added: plan.add.length,
-      changed: plan.change.length,
+      changed: changedSchedulers(plan).length,
       repaired: plan.repair.length,
       removed: plan.remove.length,
       unchanged: plan.unchanged,
     };
     const check = CHECKS.has(reason);
-    const changed = plan.add.length + plan.change.length + plan.repair.length + plan.remove.length > 0;
+    const changed = fields.added + fields.changed + fields.repaired + fields.removed > 0;
     if (check && plan.add.length + plan.repair.length > 0) {
       const lost = [
         ...(plan.add.length
