@@ -1,10 +1,9 @@
 export { createBlacklist } from './blacklist.js';
 export { createInfluxWriter, type InfluxConnectionOverrides } from './create-writer.js';
 export { durationSeconds } from './duration.js';
-export { buildErrorPoint } from './error-points.js';
+export { buildErrorLine } from './error-lines.js';
 export { InfluxWriteError, parseInfluxError } from './influx-write-error.js';
 export type { InfluxWriter } from './influx-writer.js';
-export { toLineProtocol } from './line-protocol.js';
 export { type BatcherSettings, createPointBatcher, type PointBatcher } from './point-batcher.js';
 export {
   buildSessionLineGroups,
@@ -14,5 +13,4 @@ export {
   sessionIdHasher,
   uniqueUserList,
 } from './session-lines.js';
-export { tagValue } from './tag-value.js';
 export { quoteIdentifier } from './v1-writer.js';

@@ -129,9 +129,16 @@ describe('hostile identities', () => {
     expect(hostileDetails[1]).toContain('user_directory="dir\\"quote",user_id="back\\\\slash"');
   });
 
-  it('carry newlines and tabs exactly in fields, and as escape sequences in tags', () => {
-    expect(hostileDetails[2]).toContain('user_session_user_id=new\\nline\\ttab');
+  it('carry newlines and tabs exactly in fields, and a newline as an escape sequence in tags', () => {
+    expect(hostileDetails[2]).toContain('user_session_user_id=new\\nline\ttab');
     expect(hostileDetails[2]).toContain('user_id="new\nline\ttab"');
+  });
+
+  it('write a TAB in a tag raw on InfluxDB 1.x, and as `\\t` on 2.x and 3.x', () => {
+    for (const version of [2, 3] as const) {
+      const v2 = buildSessionLines(result(hostile), { version, excludeUser: [] })[4]!;
+      expect(v2).toContain('user_session_user_id=new\\nline\\ttab');
+    }
   });
 
   it('leave an empty tag out but keep the point and its empty field', () => {

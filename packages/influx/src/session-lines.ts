@@ -3,10 +3,9 @@ import type { ExcludedUser } from '@qsm/config';
 import type { PollResult } from '@qsm/model';
 import { type SessionIdentity, sessionIdentity } from '@qsm/model';
 import { createBlacklist } from './blacklist.js';
-import { lineTemplate, quotedField } from './line-template.js';
-import { tagValue } from './tag-value.js';
+import { type InfluxVersion, integerField, lineTemplate, quotedField } from './line-protocol.js';
 
-export type InfluxVersion = 1 | 2 | 3;
+export type { InfluxVersion };
 
 export interface SessionPointOptions {
   version: InfluxVersion;
@@ -42,21 +41,21 @@ export function buildSessionLineGroups(
   const sessions = identitiesOf(result).filter((s) => !excluded(s));
   const tags = proxyTags(result);
   const time = String(result.polledAt);
-  const count = `session_count=${sessions.length}${options.version === 2 ? 'u' : 'i'}`;
+  const count = `session_count=${integerField(sessions.length, options.version === 2)}`;
   const users = `session_user_id_list=${quotedField(uniqueUserList(sessions))}`;
-  const aggregate = lineTemplate(tags);
+  const aggregate = lineTemplate(options.version, tags);
   const summary = aggregate('user_session_summary', [], `${count},${users}`, time);
   // Butler SOS's v1 writer puts only the user list in user_session_list; v2 and v3 also the count.
   const list = aggregate('user_session_list', [], options.version === 1 ? users : `${count},${users}`, time);
 
   // Its own template: a session tag replaces a server tag of the same name in details only.
-  const detail = lineTemplate(tags, DETAIL_TAGS);
+  const detail = lineTemplate(options.version, tags, DETAIL_TAGS);
   const hash = options.sessionIdHashKey ? sessionIdHasher(options.sessionIdHashKey) : undefined;
   const details = sessions.map((session) => {
     const sessionId = hash ? hash(session.sessionId) : session.sessionId;
     return detail(
       'user_session_details',
-      [tagValue(sessionId), tagValue(session.directory), tagValue(session.userId)],
+      [sessionId, session.directory, session.userId],
       `session_id=${quotedField(sessionId)},user_directory=${quotedField(session.directory)},user_id=${quotedField(session.userId)}`,
       time,
     );
@@ -76,7 +75,7 @@ export function proxyTags(result: PollResult): Record<string, string> {
     ['user_session_virtual_proxy', result.virtualProxy],
     ['user_session_host', result.qpsHost],
   ];
-  for (const [name, value] of entries) tags[name] = tagValue(value);
+  for (const [name, value] of entries) tags[name] = value;
   return tags;
 }
 

@@ -2,13 +2,12 @@ import type { PollResult } from '@qsm/model';
 import { dropInfluxDatabase, influxQuery, rows, services, uniqueName } from '@qsm/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildErrorPoint,
+  buildErrorLine,
   buildSessionLines,
   createInfluxWriter,
   createPointBatcher,
   InfluxWriteError,
   type InfluxWriter,
-  toLineProtocol,
 } from '../src/index.js';
 
 const db = uniqueName('qsm_influx_v1');
@@ -49,10 +48,10 @@ const result = (sessions: PollResult['sessions'], polledAt: number, virtualProxy
   sessions,
 });
 
-/** What a tag reads back as: line protocol cannot carry these exactly (see tag-value.ts). */
+/** What a tag reads back as on 1.x: line protocol cannot carry these exactly (see line-protocol.ts). */
 function expectedTag(value: string): string | null {
   if (value === '') return null;
-  let tag = value.replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+  let tag = value.replace(/\n/g, '\\n').replace(/\r/g, '\\r');
   if (tag.endsWith('\\')) tag += ' ';
   return tag;
 }
@@ -121,6 +120,25 @@ describe('the InfluxDB 1.x writer against a real InfluxDB', () => {
     expect(summary[0]?.session_user_id_list).toBe(HOSTILE.map(([d, u]) => `${d}\\${u}`).join(','));
   });
 
+  it('reads back a user id with TAB, spaces, commas, equals, quotes, backslashes and unicode unchanged in its tag', async () => {
+    const userId = 'tab\there sp ace,comma=eq"dq\'sq\\bs\\,\\= ünï 😀 東京';
+    const directory = 'DIR\tTAB';
+    const sessions = [{ UserDirectory: directory, UserId: userId, SessionId: 'exact-1', Attributes: [] }];
+    await writer.write(
+      buildSessionLines(result(sessions, T + 200_000, '/exact'), { version: 1, excludeUser: [] }),
+    );
+    const found = rows(
+      await influxQuery(
+        db,
+        `SELECT * FROM short.user_session_details WHERE user_session_virtual_proxy = '/exact'`,
+      ),
+    );
+    expect(found).toHaveLength(1);
+    expect(found[0]?.user_session_user_id).toBe(userId);
+    expect(found[0]?.user_session_user_directory).toBe(directory);
+    expect(found[0]?.user_id).toBe(userId);
+  });
+
   it('stores Butler SOS field types: session_count integer, the rest strings', async () => {
     const fields = rows(await influxQuery(db, 'SHOW FIELD KEYS FROM short.user_session_summary'));
     expect(fields).toEqual(
@@ -167,7 +185,7 @@ describe('the InfluxDB 1.x writer against a real InfluxDB', () => {
       url: 'https://x/qps/session',
       attempt: 1,
     };
-    const bad = toLineProtocol([buildErrorPoint(failure, 'butler_sos_errors')]);
+    const bad = [buildErrorLine(failure, 'butler_sos_errors', 1)];
     const outcomes = await Promise.allSettled([batcher.add(good), batcher.add(bad)]);
     expect(outcomes[0].status).toBe('fulfilled');
     expect(outcomes[1].status).toBe('rejected');

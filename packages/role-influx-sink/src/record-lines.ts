@@ -1,5 +1,5 @@
 import type { ErrorTrackingSettings, ExcludedUser } from '@qsm/config';
-import { buildErrorPoint, buildSessionLineGroups, type InfluxVersion, toLineProtocol } from '@qsm/influx';
+import { buildErrorLine, buildSessionLineGroups, type InfluxVersion } from '@qsm/influx';
 import type { InfluxSinkJob } from '@qsm/model';
 
 export interface RecordLineSettings {
@@ -28,7 +28,7 @@ export function recordLines(
   }
   if (!settings.errorTracking.influxdb) return { aggregates: [], details: [] };
   return {
-    aggregates: toLineProtocol([buildErrorPoint(record, settings.errorTracking.measurementName)]),
+    aggregates: [buildErrorLine(record, settings.errorTracking.measurementName, settings.version)],
     details: [],
   };
 }
