@@ -1,21 +1,14 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { MqttSinkEnv, Settings } from '@qsm/config';
 import type { RoleContext, RunningRole } from '@qsm/host';
-import { type MqttSinkJob, mqttSinkJobSchema } from '@qsm/model';
-import { buildSessionPayload, buildSessionTopic, createMqttPublisher, MqttPublishError } from '@qsm/mqtt';
-import {
-  closeWorker,
-  type Job,
-  openQueue,
-  PermanentJobError,
-  QUEUE,
-  RetryableJobError,
-  removeExpiredJobs,
-  startWorker,
-} from '@qsm/queues';
+import type { MqttSinkJob } from '@qsm/model';
+import { createMqttPublisher } from '@qsm/mqtt';
+import { closeWorker, openQueue, QUEUE, startWorker } from '@qsm/queues';
 import { createPublishedSnapshots } from '@qsm/redis';
-import { createSinkRetries, createStateLog, deliveryLatencyMetric, startIdleSink } from '@qsm/sink';
-import { mqttSinkMetrics } from './mqtt-sink-metrics.js';
-import { createTopicSequencer } from './topic-sequencer.js';
+import { createSinkRetries, createStateLog, startIdleSink } from '@qsm/sink';
+import { followBroker } from './broker-state.js';
+import { createExpiredSweeper } from './expired-sweeper.js';
+import { createMqttPublishHandler } from './mqtt-publish-handler.js';
 
 /** `MQTT_URL` when set, else Butler SOS's `brokerHost`/`brokerPort` over plain MQTT. */
 export function brokerUrl(settings: Settings, env: Pick<MqttSinkEnv, 'MQTT_URL'>): string {
@@ -39,10 +32,7 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
   const { logger } = context;
   if (!context.settings.mqttConfig.enable) return startIdleSink(context, 'mqtt-sink', 'mqttConfig');
   let settings = context.settings;
-  const metrics = mqttSinkMetrics(context.registry);
-  const delivery = deliveryLatencyMetric(context.registry);
   const url = brokerUrl(settings, env);
-  const state = createStateLog(logger, 'mqtt broker');
   const publisher = createMqttPublisher(
     {
       url,
@@ -56,10 +46,7 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
     },
     env.MQTT_PUBLISH_TIMEOUT_MS,
   );
-  const snapshots = createPublishedSnapshots(context.queues.connection, context.queues.prefix);
   const qos = env.MQTT_QOS as 0 | 1 | 2;
-
-  const sequencer = createTopicSequencer(25);
   const retries = createSinkRetries<MqttSinkJob>({
     sink: 'mqtt',
     maxAgeMs: env.SINK_MAX_AGE_MS,
@@ -68,46 +55,16 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
     registry: context.registry,
     bornAt: (job) => job?.data.polledAt ?? Date.now(),
   });
-
-  const publish = async (job: Job<MqttSinkJob>) => {
-    const parsed = mqttSinkJobSchema.safeParse(job.data);
-    if (!parsed.success) {
-      throw new PermanentJobError('invalid_job', parsed.error.issues.map((i) => i.message).join('; '));
-    }
-    const result = parsed.data;
-    // The worker takes no jobs while the broker is away, so a long outage leaves old results waiting. A
-    // payload carries no time: a subscriber would take a snapshot of yesterday for the sessions of now.
-    const ageMs = Date.now() - result.polledAt;
-    if (ageMs > env.SINK_MAX_AGE_MS) {
-      retries.givenUp.record(job.id, ageMs);
-      throw new PermanentJobError(
-        'result_too_old',
-        `polled ${Math.round(ageMs / 1000)} s ago, longer than SINK_MAX_AGE_MS (${env.SINK_MAX_AGE_MS} ms) before the broker could take it: not published`,
-      );
-    }
-    const mqtt = settings.mqttConfig;
-    const baseTopic = mqtt.enable ? mqtt.baseTopic : 'butler-sos/';
-    const topic = buildSessionTopic(baseTopic, result.qpsHost, result.virtualProxy);
-    return sequencer.submit(topic, result.polledAt, () => publishInTurn(topic, result));
-  };
-
-  const publishInTurn = async (topic: string, result: MqttSinkJob) => {
-    if (!(await snapshots.claim(topic, result.polledAt))) {
-      metrics.superseded.inc();
-      return { topic, skipped: 'superseded' };
-    }
-    try {
-      await publisher.publish(topic, buildSessionPayload(result.sessions), { qos, retain: env.MQTT_RETAIN });
-    } catch (error) {
-      if (error instanceof MqttPublishError) throw new RetryableJobError('mqtt_unavailable', error.message);
-      throw error;
-    }
-    metrics.published.inc();
-    const ageMs = Date.now() - result.polledAt;
-    delivery.observe({ sink: 'mqtt' }, ageMs / 1000);
-    return { topic, sessions: result.sessions.length, ageMs };
-  };
-
+  const publish = createMqttPublishHandler({
+    publisher,
+    snapshots: createPublishedSnapshots(context.queues.connection, context.queues.prefix),
+    baseTopic: () => (settings.mqttConfig.enable ? settings.mqttConfig.baseTopic : 'butler-sos/'),
+    qos,
+    retain: env.MQTT_RETAIN,
+    maxAgeMs: env.SINK_MAX_AGE_MS,
+    givenUp: retries.givenUp,
+    registry: context.registry,
+  });
   const worker = startWorker<MqttSinkJob>({
     queue: QUEUE.mqtt,
     context: context.queues,
@@ -119,37 +76,15 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
     onError: (error) => logger.debug({ err: error }, 'mqtt sink worker error'),
   });
 
-  // While the broker is away the worker takes nothing, and results would pile up in Redis for as long as
-  // the outage lasts: those past SINK_MAX_AGE_MS (given up when taken anyway) are removed as they expire.
   const queue = openQueue(context.queues, QUEUE.mqtt);
-  const sweepEveryMs = Math.min(60_000, Math.max(1000, Math.round(env.SINK_MAX_AGE_MS / 10)));
-  let sweeper: NodeJS.Timeout | undefined;
-  let sweeping = false;
-  const removeExpired = async () => {
-    if (sweeping) return;
-    sweeping = true;
-    try {
-      for (const id of await removeExpiredJobs(queue, env.SINK_MAX_AGE_MS)) retries.givenUp.record(id);
-    } catch (error) {
-      logger.debug({ err: error }, 'removing expired MQTT results failed; trying again later');
-    } finally {
-      sweeping = false;
-    }
-  };
-
-  // Taking no new jobs while the broker is away keeps the snapshots of each topic in order.
-  publisher.onStateChange((connected, detail) => {
-    if (connected) {
-      state.up(detail);
-      clearInterval(sweeper);
-      sweeper = undefined;
-      worker.resume();
-    } else {
-      state.down(detail);
-      void worker.pause(true).catch(() => {});
-      sweeper ??= setInterval(() => void removeExpired(), sweepEveryMs);
-    }
+  const sweeper = createExpiredSweeper({
+    queue,
+    maxAgeMs: env.SINK_MAX_AGE_MS,
+    givenUp: retries.givenUp,
+    logger,
   });
+  const state = createStateLog(logger, 'mqtt broker');
+  followBroker({ publisher, worker, sweeper, state, logger });
 
   logger.info(
     { broker: url.replace(/\/\/[^@]*@/, '//***@'), qos, retain: env.MQTT_RETAIN },
@@ -164,13 +99,13 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
       };
     },
     async applySettings(next) {
-      if (JSON.stringify(next.mqttConfig) !== JSON.stringify(settings.mqttConfig)) {
+      if (!isDeepStrictEqual(next.mqttConfig, settings.mqttConfig)) {
         logger.warn('mqttConfig changed: the base topic applies now; restart the MQTT sink for a new broker');
       }
       settings = next;
     },
     async stop() {
-      clearInterval(sweeper);
+      sweeper.stop();
       await closeWorker(worker, context.queues.connection);
       await queue.close();
       retries.givenUp.flush();
