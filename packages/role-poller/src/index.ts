@@ -1,1 +1,9 @@
-export { type PollOutcome, pollTimeoutMs, startPoller } from './poller.js';
+export {
+  createPollHandler,
+  type PollHandlerDeps,
+  type PollJob,
+  type PollOutcome,
+  pollTimeoutMs,
+} from './poll-handler.js';
+export { startPoller } from './poller.js';
+export { type PollerMetrics, pollerMetrics } from './poller-metrics.js';

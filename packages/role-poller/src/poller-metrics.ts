@@ -1,6 +1,8 @@
 import { metricOnce } from '@qsm/host';
 import { Counter, Histogram, type Registry } from 'prom-client';
 
+export type PollerMetrics = ReturnType<typeof pollerMetrics>;
+
 export function pollerMetrics(registry: Registry) {
   return {
     polls: metricOnce(
@@ -21,6 +23,16 @@ export function pollerMetrics(registry: Registry) {
         new Counter({
           name: 'qsm_polls_stale_skipped_total',
           help: 'Poll jobs skipped because they waited longer than their polling interval.',
+          registers: [registry],
+        }),
+    ),
+    markersLost: metricOnce(
+      registry,
+      'qsm_delivery_markers_lost_total',
+      () =>
+        new Counter({
+          name: 'qsm_delivery_markers_lost_total',
+          help: 'Deliveries whose delivery markers could not be written: a retried attempt of such a poll may deliver its result twice.',
           registers: [registry],
         }),
     ),

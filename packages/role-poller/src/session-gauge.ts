@@ -1,4 +1,5 @@
 import { listPollTargets, type Settings } from '@qsm/config';
+import type { Logger } from '@qsm/logging';
 import { schedulerIdFor } from '@qsm/queues';
 import type { SessionCounts } from '@qsm/redis';
 import { Gauge, type Registry } from 'prom-client';
@@ -16,7 +17,12 @@ export function labelName(tag: string): string {
  * (server, virtual proxy) in the config, with Butler SOS's labels. Counts come from Redis, so every poller
  * exports the same values; a proxy that leaves the config leaves the gauge.
  */
-export function registerSessionGauge(registry: Registry, settings: () => Settings, counts: SessionCounts) {
+export function registerSessionGauge(
+  registry: Registry,
+  settings: () => Settings,
+  counts: SessionCounts,
+  logger: Pick<Logger, 'debug'>,
+) {
   let tagNames: string[] = [];
 
   const create = () => {
@@ -37,7 +43,11 @@ export function registerSessionGauge(registry: Registry, settings: () => Setting
       registers: [registry],
       async collect() {
         this.reset();
-        const latest = await counts.all().catch(() => undefined);
+        // Without Redis the gauge is left empty for this scrape; Redis going away is logged elsewhere.
+        const latest = await counts.all().catch((error: unknown) => {
+          logger.debug({ err: error }, 'session counts not read for the session gauge');
+          return undefined;
+        });
         if (!latest) return;
         const config = settings();
         for (const target of listPollTargets(config)) {
