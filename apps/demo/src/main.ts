@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { certificateSetPaths, generateCertificateSet, hasCertificateSet } from '@qsm/dev-certs';
+import { redactUrl } from '@qsm/net';
 import { stringify } from 'yaml';
 import { reachable, redisAnswers, startWithServicesScript } from './services.js';
 import { formatSummary, type Sample, totalsFrom } from './summary.js';
@@ -48,7 +49,7 @@ async function main() {
     if (!env.REDIS_URL) startWithServicesScript(repoRoot, 'redis');
     if (!(await redisAnswers(redisUrl))) {
       process.stderr.write(
-        `Redis is not reachable at ${redisUrl}. Start one with "pnpm services" (Debian: installs and starts ` +
+        `Redis is not reachable at ${redactUrl(redisUrl)}. Start one with "pnpm services" (Debian: installs and starts ` +
           `redis-server on 127.0.0.1:6379), or point REDIS_URL at yours.\n`,
       );
       process.exit(1);
@@ -140,7 +141,7 @@ async function main() {
   say(`  MQTT            mqtt://127.0.0.1:1883  topics ${baseTopic}<qps host>/usersession/<proxy>`);
   say(`                  e.g. mosquitto_sub -t '${baseTopic}#' -v`);
   say(`  QPS simulator   ${listening.servers.map((s) => `${s.name} ${s.qpsHost}`).join(', ')}`);
-  say(`  Redis           ${redisUrl.replace(/\/\/[^@]*@/, '//***@')}  queue prefix ${prefix}`);
+  say(`  Redis           ${redactUrl(redisUrl)}  queue prefix ${prefix}`);
   say(`  config, logs    ${configFile}, ${path.join(demoDir, 'logs')}`);
   say('Ctrl-C stops everything.');
   say('');

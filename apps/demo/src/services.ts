@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import path from 'node:path';
+import { probeTcp } from '@qsm/net';
 import { Redis } from 'ioredis';
 
 export interface Endpoint {
@@ -10,17 +10,11 @@ export interface Endpoint {
   port: number;
 }
 
-export function reachable(endpoint: Pick<Endpoint, 'host' | 'port'>, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(endpoint.port, endpoint.host);
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
+export async function reachable(
+  endpoint: Pick<Endpoint, 'host' | 'port'>,
+  timeoutMs = 1000,
+): Promise<boolean> {
+  return (await probeTcp(endpoint.host, endpoint.port, timeoutMs)).reachable;
 }
 
 export async function redisAnswers(url: string): Promise<boolean> {

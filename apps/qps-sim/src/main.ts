@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { certificateSetPaths, generateCertificateSet, hasCertificateSet } from '@qsm/dev-certs';
+import { formatHostPort } from '@qsm/net';
 import { createControlApi } from './control-api.js';
 import { createProxyPopulation } from './population.js';
 import { createQpsServer, type SimulatedServer } from './qps-server.js';
@@ -128,7 +129,7 @@ await Promise.all(
   ),
 );
 const qpsHost = (https: (typeof servers)[number]['https'], listen: string) =>
-  `${listen.includes(':') ? `[${listen}]` : listen}:${(https.address() as AddressInfo).port}`;
+  formatHostPort(listen, (https.address() as AddressInfo).port);
 
 const step = (count: number) => {
   for (let i = 0; i < count; i++)

@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { formatHostPort, probeTcp } from '@qsm/net';
 import type { ConfigProblem } from './config-error.js';
 import { parseHostPort } from './host-port.js';
 import type { Settings } from './settings.js';
@@ -57,25 +57,17 @@ export async function probeHosts(settings: Settings, timeoutMs = 3000): Promise<
   return [...unreachable, ...results.filter((r): r is ConfigProblem => r !== undefined)];
 }
 
-function tryConnect(target: Target, timeoutMs: number): Promise<ConfigProblem | undefined> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: target.host, port: target.port });
-    const done = (problem?: string) => {
-      socket.destroy();
-      resolve(problem ? { path: target.path, message: `${target.what}: ${problem}` } : undefined);
-    };
-    socket.setTimeout(timeoutMs, () =>
-      done(`no answer from ${target.host}:${target.port} within ${timeoutMs} ms`),
-    );
-    socket.once('connect', () => done());
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      const reason =
-        error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN'
-          ? `host name ${target.host} not found`
-          : error.code === 'ECONNREFUSED'
-            ? `nothing listens on ${target.host}:${target.port} (connection refused)`
-            : `${target.host}:${target.port} unreachable (${error.code ?? error.message})`;
-      done(reason);
-    });
-  });
+async function tryConnect(target: Target, timeoutMs: number): Promise<ConfigProblem | undefined> {
+  const probe = await probeTcp(target.host, target.port, timeoutMs);
+  if (probe.reachable) return undefined;
+  const address = formatHostPort(target.host, target.port);
+  const reason =
+    probe.reason === 'timeout'
+      ? `no answer from ${address} within ${timeoutMs} ms`
+      : probe.code === 'ENOTFOUND' || probe.code === 'EAI_AGAIN'
+        ? `host name ${target.host} not found`
+        : probe.code === 'ECONNREFUSED'
+          ? `nothing listens on ${address} (connection refused)`
+          : `${address} unreachable (${probe.code ?? probe.message})`;
+  return { path: target.path, message: `${target.what}: ${reason}` };
 }

@@ -1,5 +1,6 @@
 import type { CommonEnv } from '@qsm/config';
 import type { Logger } from '@qsm/logging';
+import { redactUrl } from '@qsm/net';
 import {
   type ConnectionRole,
   clusterSettingProblem,
@@ -9,7 +10,6 @@ import {
   type RedisConnection,
   type RedisTlsFiles,
   readMemoryPolicy,
-  redactUrl,
   redisFailureHint,
 } from '@qsm/redis';
 

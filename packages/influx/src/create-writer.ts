@@ -1,4 +1,5 @@
 import type { InfluxSettings } from '@qsm/config';
+import { formatHostPort } from '@qsm/net';
 import { createV2Writer, createV3Writer } from './client-writer.js';
 import type { InfluxWriter } from './influx-writer.js';
 import { createV1Writer } from './v1-writer.js';
@@ -20,9 +21,7 @@ export function createInfluxWriter(
   influx: Extract<InfluxSettings, { enable: true }>,
   overrides: InfluxConnectionOverrides = {},
 ): InfluxWriter {
-  const url =
-    overrides.url ??
-    `http://${influx.host.includes(':') && !influx.host.startsWith('[') ? `[${influx.host}]` : influx.host}:${influx.port}`;
+  const url = overrides.url ?? `http://${formatHostPort(influx.host, influx.port)}`;
   const transport = {
     url,
     caFile: overrides.caFile,

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { redactUrlsInText } from '@qsm/net';
 import { type Logger, type LoggerOptions, pino } from 'pino';
 import type PinoPretty from 'pino-pretty';
 import { stdoutStream } from './stdout-stream.js';
@@ -65,7 +66,7 @@ export function createLogger(settings: LoggerSettings): Logger {
  */
 export function serializeError(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { message: String(error) };
-  const out: Record<string, unknown> = { type: error.name, message: redactText(error.message) };
+  const out: Record<string, unknown> = { type: error.name, message: redactUrlsInText(error.message) };
   for (const field of [
     'category',
     'retryable',
@@ -78,15 +79,7 @@ export function serializeError(error: unknown): Record<string, unknown> {
     const value = (error as unknown as Record<string, unknown>)[field];
     if (value !== undefined) out[field] = value;
   }
-  if (error.stack) out.stack = redactText(error.stack);
-  if (error.cause instanceof Error) out.cause = redactText(error.cause.message);
+  if (error.stack) out.stack = redactUrlsInText(error.stack);
+  if (error.cause instanceof Error) out.cause = redactUrlsInText(error.cause.message);
   return out;
-}
-
-/** Removes credentials from URLs inside a text (`redis://:pw@host` -> `redis://:***@host`). */
-export function redactText(text: string): string {
-  return text.replace(
-    /\b([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]*)(:[^/@\s]*)?@/gi,
-    (_m, scheme: string, user: string, pass?: string) => (pass ? `${scheme}${user}:***@` : `${scheme}***@`),
-  );
 }

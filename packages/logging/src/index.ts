@@ -3,7 +3,6 @@ export {
   type Logger,
   type LoggerSettings,
   REDACTED_PATHS,
-  redactText,
   serializeError,
 } from './create-logger.js';
 export { flushLogs } from './stdout-stream.js';

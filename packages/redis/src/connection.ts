@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { redactUrl } from '@qsm/net';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 
 export type { Cluster, Redis } from 'ioredis';
@@ -177,17 +178,6 @@ export async function waitForRedis(
     connection.on('ready', onReady);
     connection.on('error', onError);
   });
-}
-
-/** `redis://:secret@host` -> `redis://:***@host`, for logs and errors. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(invalid url)';
-  }
 }
 
 /** A new connection with the same settings (for a blocking reader such as QueueEvents). */

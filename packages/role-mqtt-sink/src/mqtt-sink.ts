@@ -3,6 +3,7 @@ import type { MqttSinkEnv, Settings } from '@qsm/config';
 import type { RoleContext, RunningRole } from '@qsm/host';
 import type { MqttSinkJob } from '@qsm/model';
 import { createMqttPublisher } from '@qsm/mqtt';
+import { formatHostPort, redactUrl } from '@qsm/net';
 import { closeWorker, openQueue, QUEUE, startWorker } from '@qsm/queues';
 import { createPublishedSnapshots } from '@qsm/redis';
 import { createSinkRetries, createStateLog, startIdleSink } from '@qsm/sink';
@@ -15,11 +16,7 @@ export function brokerUrl(settings: Settings, env: Pick<MqttSinkEnv, 'MQTT_URL'>
   if (env.MQTT_URL) return env.MQTT_URL;
   const mqtt = settings.mqttConfig;
   if (!mqtt.enable) throw new Error('mqttConfig.enable is false');
-  const host =
-    mqtt.brokerHost.includes(':') && !mqtt.brokerHost.startsWith('[')
-      ? `[${mqtt.brokerHost}]`
-      : mqtt.brokerHost;
-  return `mqtt://${host}:${mqtt.brokerPort}`;
+  return `mqtt://${formatHostPort(mqtt.brokerHost, mqtt.brokerPort)}`;
 }
 
 /**
@@ -86,10 +83,7 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
   const state = createStateLog(logger, 'mqtt broker');
   followBroker({ publisher, worker, sweeper, state, logger });
 
-  logger.info(
-    { broker: url.replace(/\/\/[^@]*@/, '//***@'), qos, retain: env.MQTT_RETAIN },
-    'MQTT sink running',
-  );
+  logger.info({ broker: redactUrl(url), qos, retain: env.MQTT_RETAIN }, 'MQTT sink running');
 
   return {
     name: 'mqtt-sink',
