@@ -114,7 +114,7 @@ async function metricValue(registry: Registry, name: string, labels: Record<stri
 
 describe('the InfluxDB sink writing one record', () => {
   it("writes a poll's summary, list and details, and returns its points and age", async () => {
-    const { db, registry, handle } = setup();
+    const { db, logs, registry, handle } = setup();
     const result = samplePollResult([session('alice', 's1'), session('bob', 's2')], { polledAt: T });
     const outcome = await handle(jobOf('r1', result));
     expect(outcome).toMatchObject({ points: 4 });
@@ -127,6 +127,8 @@ describe('the InfluxDB sink writing one record', () => {
     expect(await metricValue(registry, 'qsm_influx_points_written_total')).toBe(4);
     expect(await metricValue(registry, 'qsm_influx_write_batches_total', { outcome: 'ok' })).toBe(1);
     expect(await metricValue(registry, 'qsm_result_delivery_seconds', { sink: 'influx' })).toBeGreaterThan(0);
+    // The database was created before the first write, and the log says so.
+    expect(logs.messages('info')).toEqual([`created database ${db}, created retention policy short (1d)`]);
   });
 
   it('leaves out the blacklisted users, from the details and from the counts', async () => {
