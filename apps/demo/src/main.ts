@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { type RunningProcess, startProcess } from '@qsm/child-process';
 import { certificateSetPaths, generateCertificateSet, hasCertificateSet } from '@qsm/dev-certs';
 import { redactUrl } from '@qsm/net';
 import { stringify } from 'yaml';
@@ -34,9 +33,7 @@ const tty = process.stdout.isTTY;
 const say = (line: string) => process.stdout.write(`${line}\n`);
 interface DemoChild {
   name: string;
-  child: ChildProcess;
-  lines: string[];
-  waiters: Array<(line: string) => boolean>;
+  proc: RunningProcess;
   httpPort?: number;
 }
 const children: DemoChild[] = [];
@@ -202,25 +199,13 @@ function demoConfig(
 }
 
 function start(name: string, args: string[], extraEnv: Record<string, string> = {}): DemoChild {
-  const child = spawn(process.execPath, args, {
-    env: { ...env, ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const logFile = path.join(demoDir, 'logs', `${name}.log`);
+  // The first lines tell the ports; the rest is in the log file.
+  const proc = startProcess(name, process.execPath, args, { env: extraEnv, logFile, keepLines: 200 });
+  void proc.exited.then((code) => {
+    if (!stopping) say(`${name} exited unexpectedly (${code}); see ${logFile}`);
   });
-  const log = createWriteStream(path.join(demoDir, 'logs', `${name}.log`));
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  const entry: DemoChild = { name, child, lines: [], waiters: [] };
-  // The first lines tell the ports; keep them until the demo has read them.
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (entry.lines.length < 200) entry.lines.push(line);
-    entry.waiters = entry.waiters.filter((waiter) => !waiter(line));
-  });
-  child.once('exit', (code, signal) => {
-    if (!stopping)
-      say(
-        `${name} exited unexpectedly (${code ?? signal}); see ${path.join(demoDir, 'logs', `${name}.log`)}`,
-      );
-  });
+  const entry: DemoChild = { name, proc };
   children.push(entry);
   return entry;
 }
@@ -230,24 +215,10 @@ function firstLine(
   predicate: (line: string) => boolean,
   timeoutMs = 30_000,
 ): Promise<string> {
-  const seen = entry.lines.find(predicate);
-  if (seen) return Promise.resolve(seen);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new Error(
-            `${entry.name} did not start in time; see ${path.join(demoDir, 'logs', `${entry.name}.log`)}`,
-          ),
-        ),
-      timeoutMs,
+  return entry.proc.waitForLine(predicate, timeoutMs).catch(() => {
+    throw new Error(
+      `${entry.name} did not start in time; see ${path.join(demoDir, 'logs', `${entry.name}.log`)}`,
     );
-    entry.waiters.push((line) => {
-      if (!predicate(line)) return false;
-      clearTimeout(timer);
-      resolve(line);
-      return true;
-    });
   });
 }
 
@@ -291,20 +262,7 @@ async function stop(signal: string) {
   const order = ['scheduler', 'poller-1', 'poller-2', 'influx-sink', 'mqtt-sink', 'board', 'qps-sim'];
   for (const group of [order.slice(0, 3), order.slice(3, 5), order.slice(5)]) {
     await Promise.all(
-      children
-        .filter((c) => group.includes(c.name))
-        .map(
-          (c) =>
-            new Promise<void>((resolve) => {
-              if (c.child.exitCode !== null || c.child.signalCode !== null) return resolve();
-              const timer = setTimeout(() => c.child.kill('SIGKILL'), 12_000);
-              c.child.once('exit', () => {
-                clearTimeout(timer);
-                resolve();
-              });
-              c.child.kill('SIGTERM');
-            }),
-        ),
+      children.filter((c) => group.includes(c.name)).map((c) => c.proc.stop('SIGTERM', 12_000)),
     );
   }
   say('stopped');

@@ -1,4 +1,4 @@
-import { type RunningProcess, startProcess } from './child-process.js';
+import { type RunningProcess, startProcess } from '@qsm/child-process';
 import { appMain } from './paths.js';
 import { services } from './services.js';
 

@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { type RunningProcess, startProcess } from '@qsm/child-process';
 import { probeTcp } from '@qsm/net';
-import { type RunningProcess, startProcess } from './child-process.js';
 import { tempDir } from './paths.js';
 
 /** A TCP port nothing listens on right now. */

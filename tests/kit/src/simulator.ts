@@ -1,5 +1,5 @@
+import { type RunningProcess, startProcess } from '@qsm/child-process';
 import type { CertificateSet } from '@qsm/dev-certs';
-import { type RunningProcess, startProcess } from './child-process.js';
 import { appMain } from './paths.js';
 
 export interface SimSessionInput {

@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 export interface RunningProcess {
   readonly child: ChildProcess;
   readonly name: string;
-  /** Every line written to stdout and stderr so far. */
+  /** The lines written to stdout and stderr so far (the first `keepLines` of them). */
   readonly lines: string[];
   /** Resolves with the first line matching `predicate` (past lines included). */
   waitForLine(predicate: (line: string) => boolean, timeoutMs?: number): Promise<string>;
@@ -16,7 +17,19 @@ export interface RunningProcess {
 
 const running = new Set<RunningProcess>();
 
-// A test or benchmark that crashes must not leave its apps running (polling, writing) behind it.
+export interface StartOptions {
+  /** Added to this process's environment. */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Also write each line to stderr, prefixed with the name (or set QSM_TEST_ECHO). */
+  echo?: boolean;
+  /** Also append stdout and stderr to this file. */
+  logFile?: string;
+  /** Keep only the first lines (a long-running process): by default every line. */
+  keepLines?: number;
+}
+
+// A test, benchmark or demo that crashes must not leave its apps running (polling, writing) behind it.
 process.once('exit', () => {
   for (const proc of running) proc.child.kill('SIGKILL');
 });
@@ -26,17 +39,24 @@ export function startProcess(
   name: string,
   command: string,
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; echo?: boolean } = {},
+  options: StartOptions = {},
 ): RunningProcess {
   const child = spawn(command, args, {
     env: { ...process.env, ...options.env },
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (options.logFile) {
+    const log = createWriteStream(options.logFile);
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    child.once('close', () => log.end());
+  }
+  const keepLines = options.keepLines ?? Number.POSITIVE_INFINITY;
   const lines: string[] = [];
   const waiters: Array<{ predicate: (line: string) => boolean; resolve: (line: string) => void }> = [];
   const onLine = (line: string) => {
-    lines.push(line);
+    if (lines.length < keepLines) lines.push(line);
     if (options.echo || process.env.QSM_TEST_ECHO) process.stderr.write(`[${name}] ${line}\n`);
     for (const waiter of [...waiters]) {
       if (waiter.predicate(line)) {

@@ -1,0 +1,1 @@
+export { type RunningProcess, type StartOptions, startProcess, stopAll } from './start-process.js';
