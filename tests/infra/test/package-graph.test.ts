@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '@qsm/testkit';
 import { describe, expect, it } from 'vitest';
@@ -84,5 +84,50 @@ describe('the package graph', () => {
         expect(tree.has(library), `${dir} must not load ${library}`).toBe(false);
       }
     }
+  });
+
+  it('declares every built app or package a test runs, so that turbo builds it before the test', () => {
+    // What a test runs from another workspace's dist/ (through the test kit or by path) is built first
+    // only when the test's package depends on it: `turbo run test` depends on `^build`.
+    const appPackages = new Map(
+      [...manifests.values()]
+        .filter(({ dir }) => dir.startsWith('apps/'))
+        .map(({ dir, manifest }) => [path.basename(dir), manifest.name]),
+    );
+    const runs = (source: string): string[] => [
+      ...[...source.matchAll(/\b(?:startApp|appMain)\(\s*'([\w-]+)'/g)].map(
+        (m) => appPackages.get(m[1] ?? '') ?? `apps/${m[1]}`,
+      ),
+      ...(/\bstartSimulator\(/.test(source) ? ['@qsm/qps-sim'] : []),
+      ...[...source.matchAll(/\bapps\/([\w-]+)\/dist\b/g)].map(
+        (m) => appPackages.get(m[1] ?? '') ?? `apps/${m[1]}`,
+      ),
+      ...[...source.matchAll(/\bpackages\/([\w-]+)\/dist\b/g)].map((m) => `@qsm/${m[1]}`),
+    ];
+    const testFiles = (dir: string): string[] =>
+      readdirSync(dir).flatMap((name) => {
+        const file = path.join(dir, name);
+        if (name === 'node_modules' || name === 'dist') return [];
+        if (statSync(file).isDirectory()) return testFiles(file);
+        return /\.test\.ts$/.test(name) ? [file] : [];
+      });
+    const missing: string[] = [];
+    for (const { dir, manifest } of manifests.values()) {
+      const declared = new Set([
+        manifest.name,
+        ...Object.keys(manifest.dependencies ?? {}),
+        ...Object.keys(manifest.devDependencies ?? {}),
+      ]);
+      for (const file of testFiles(path.join(repoRoot, dir))) {
+        // The Dockerfile test reads the image's command, it does not run the app.
+        const source = readFileSync(file, 'utf8').replace(
+          /\[\s*'node',\s*'apps\/[\w-]+\/dist\/main\.js'\s*\]/g,
+          '',
+        );
+        for (const name of runs(source))
+          if (!declared.has(name)) missing.push(`${path.relative(repoRoot, file)} runs ${name}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 });
