@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type RunningProcess, startProcess } from '@qsm/child-process';
 import { certificateSetPaths, generateCertificateSet, hasCertificateSet } from '@qsm/dev-certs';
-import { redactUrl } from '@qsm/net';
+import { redactUrl, redactUrlsInText } from '@qsm/net';
 import { stringify } from 'yaml';
-import { reachable, redisAnswers, startWithServicesScript } from './services.js';
+import { reachable, redisProblem, startWithServicesScript } from './services.js';
 import { formatSummary, type Sample, totalsFrom } from './summary.js';
 
 /*
@@ -31,6 +31,9 @@ const boardPassword = env.BOARD_PASSWORD ?? randomBytes(9).toString('base64url')
 const tty = process.stdout.isTTY;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+/** What the demo itself has to tell but not on the terminal: into .demo/logs/demo.log. */
+const demoLog = (line: string) =>
+  appendFileSync(path.join(demoDir, 'logs', 'demo.log'), `${new Date().toISOString()} ${line}\n`);
 interface DemoChild {
   name: string;
   proc: RunningProcess;
@@ -42,11 +45,12 @@ async function main() {
   mkdirSync(path.join(demoDir, 'logs'), { recursive: true });
 
   // Redis is required; MQTT and InfluxDB may come later (their sinks wait for them).
-  if (!(await redisAnswers(redisUrl))) {
+  if (await redisProblem(redisUrl)) {
     if (!env.REDIS_URL) startWithServicesScript(repoRoot, 'redis');
-    if (!(await redisAnswers(redisUrl))) {
+    const problem = await redisProblem(redisUrl);
+    if (problem) {
       process.stderr.write(
-        `Redis is not reachable at ${redactUrl(redisUrl)}. Start one with "pnpm services" (Debian: installs and starts ` +
+        `Redis is not reachable at ${redactUrl(redisUrl)} (${redactUrlsInText(problem)}). Start one with "pnpm services" (Debian: installs and starts ` +
           `redis-server on 127.0.0.1:6379), or point REDIS_URL at yours.\n`,
       );
       process.exit(1);
@@ -226,9 +230,13 @@ async function summaryLoop() {
   const metricsOf = async (name: string) => {
     const c = children.find((x) => x.name === name);
     if (!c?.httpPort) return undefined;
+    // An app that does not answer (it is restarting, it exited) is left out of this line's figures.
     return fetch(`http://127.0.0.1:${c.httpPort}/metrics`)
       .then((r) => r.text())
-      .catch(() => undefined);
+      .catch((error: unknown) => {
+        demoLog(`metrics of ${name} not read: ${(error as Error).message}`);
+        return undefined;
+      });
   };
   // The apps have just started: every poll counted from here on is part of the first lines' rate.
   const samples: Sample[] = [

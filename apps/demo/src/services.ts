@@ -17,19 +17,23 @@ export async function reachable(
   return (await probeTcp(endpoint.host, endpoint.port, timeoutMs)).reachable;
 }
 
-export async function redisAnswers(url: string): Promise<boolean> {
+/** Why Redis at `url` does not answer PING, or undefined when it does. */
+export async function redisProblem(url: string): Promise<string | undefined> {
   const redis = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     connectTimeout: 2000,
   });
+  // Each failure also rejects connect() or ping(), whose error is returned: the listener only keeps
+  // ioredis from reporting it a second time as an unhandled 'error' event.
   redis.on('error', () => {});
   try {
     await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
+    const answer = await redis.ping();
+    return answer === 'PONG' ? undefined : `PING answered ${answer}`;
+  } catch (error) {
+    return (error as Error).message;
   } finally {
     redis.disconnect();
   }

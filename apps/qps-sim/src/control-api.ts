@@ -61,7 +61,14 @@ async function route(state: ControlState, req: IncomingMessage, res: ServerRespo
       server.unknownPrefix.count = 0;
       server.connections.count = 0;
       for (const proxy of server.proxies.values())
-        proxy.stats = { requests: 0, active: proxy.stats.active, maxActive: 0, times: [], xrfkeys: [] };
+        proxy.stats = {
+          requests: 0,
+          active: proxy.stats.active,
+          maxActive: 0,
+          times: [],
+          xrfkeys: [],
+          abandoned: 0,
+        };
     }
     return json(res, 200, { ok: true });
   }
@@ -111,6 +118,7 @@ function describe(state: ControlState) {
         maxActive: p.stats.maxActive,
         times: p.stats.times,
         xrfkeys: p.stats.xrfkeys,
+        abandoned: p.stats.abandoned,
       })),
     })),
   };

@@ -109,7 +109,7 @@ const servers = config.servers.map((spec) => {
             latencyMs: proxy.latencyMs,
             fault: proxy.fault,
             stamp: values.stamp,
-            stats: { requests: 0, active: 0, maxActive: 0, times: [], xrfkeys: [] },
+            stats: { requests: 0, active: 0, maxActive: 0, times: [], xrfkeys: [], abandoned: 0 },
           },
         ];
       }),

@@ -16,6 +16,8 @@ export interface ProxyStats {
   times: number[];
   /** The Xrfkeys of the most recent requests. */
   xrfkeys: string[];
+  /** Answers the client stopped reading before their end (an oversize answer beyond its size cap). */
+  abandoned: number;
 }
 
 export interface SimulatedProxy {
@@ -143,7 +145,7 @@ function respond(proxy: SimulatedProxy, fault: Fault | undefined, req: IncomingM
     case 'reset':
       return void req.socket.destroy();
     case 'oversize':
-      return oversize(res, fault.bytes ?? 64 * 1024 * 1024);
+      return oversize(res, fault.bytes ?? 64 * 1024 * 1024, proxy);
     case 'bom':
       return send(res, 200, json, `\uFEFF${proxy.population.body()}`);
     case 'gzip': {
@@ -216,7 +218,7 @@ function compressedFiller(bytes: number): Buffer {
 }
 
 /** A syntactically valid session array of about `bytes` bytes, streamed without holding it in memory. */
-function oversize(res: ServerResponse, bytes: number) {
+function oversize(res: ServerResponse, bytes: number, proxy: SimulatedProxy) {
   const count = fillerCount(bytes);
   res.writeHead(200, { 'Content-Type': 'application/json' });
   let written = 0;
@@ -230,7 +232,16 @@ function oversize(res: ServerResponse, bytes: number) {
     }
     res.end(']');
   };
-  res.on('error', () => {});
+  // A client with a size cap closes the connection mid-answer: expected, and counted once, whether the
+  // answer reports it as a write error or only as its close.
+  let abandoned = false;
+  const abandon = () => {
+    if (abandoned || res.writableFinished) return;
+    abandoned = true;
+    proxy.stats.abandoned++;
+  };
+  res.on('error', abandon);
+  res.once('close', abandon);
   pump();
 }
 

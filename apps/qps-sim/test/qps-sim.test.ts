@@ -130,4 +130,38 @@ describe('the QPS simulator', () => {
     await sim.setFault('sense1', '/', undefined);
     expect((await withKey('/qps/session')).status).toBe(200);
   });
+
+  it('counts an oversize answer the client stopped reading', async () => {
+    await sim.setFault('sense1', '/hdr', { mode: 'oversize', bytes: 32 * 1024 * 1024 });
+    const proxyState = async () => (await sim.state()).servers[0]?.proxies.find((p) => p.prefix === '/hdr');
+    const before = (await proxyState())?.abandoned ?? 0;
+    await new Promise<void>((resolve, reject) => {
+      const req = request(
+        `https://${sim.qpsHost('sense1')}/qps/hdr/session?Xrfkey=${KEY}`,
+        {
+          headers: { 'X-Qlik-Xrfkey': KEY },
+          ca: readFileSync(certs.root),
+          cert: readFileSync(certs.client),
+          key: readFileSync(certs.clientKey),
+          agent: false,
+        },
+        (res) => {
+          // As a client with a size cap does: the first bytes, then the connection goes.
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        },
+      );
+      req.on('error', (error) => {
+        if (!req.destroyed) reject(error);
+      });
+      req.end();
+    });
+    await sim.setFault('sense1', '/hdr', undefined);
+    const deadline = Date.now() + 3000;
+    while (((await proxyState())?.abandoned ?? 0) === before && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await proxyState())?.abandoned).toBe(before + 1);
+  });
 });

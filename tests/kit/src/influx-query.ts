@@ -59,7 +59,12 @@ export async function influxWrite(
     throw new Error(`InfluxDB refused the seed write (${res.status}): ${await res.text()}`);
 }
 
-/** Cleanup: best effort, it must not hide the error of the test it cleans up after. */
+/**
+ * Cleanup: best effort, it must not hide the error of the test it cleans up after. A database it could
+ * not drop is named on stderr.
+ */
 export async function dropInfluxDatabase(db: string, url = services.influxUrl): Promise<void> {
-  await influxCommand(`DROP DATABASE "${db}"`, url).catch(() => {});
+  await influxCommand(`DROP DATABASE "${db}"`, url).catch((error: unknown) => {
+    process.stderr.write(`could not drop the test database ${db}: ${(error as Error).message}\n`);
+  });
 }

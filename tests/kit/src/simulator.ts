@@ -41,6 +41,8 @@ export interface SimProxyState {
   maxActive: number;
   times: number[];
   xrfkeys: string[];
+  /** Answers the client stopped reading before their end (an oversize answer beyond its size cap). */
+  abandoned: number;
 }
 
 export interface SimState {
