@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { HttpError, InfluxDB, setLogger } from '@influxdata/influxdb-client';
+import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import type { InfluxV2Settings, InfluxV3Settings } from '@qsm/config';
 import { durationSeconds } from './duration.js';
 import {
@@ -11,9 +11,6 @@ import {
 } from './http-transport.js';
 import { InfluxWriteError } from './influx-write-error.js';
 import type { InfluxWriter } from './influx-writer.js';
-
-// The client logs every failed write to the console; failures are ours to report, once, in our logs.
-setLogger({ error: () => {}, warn: () => {} });
 
 interface ClientTarget {
   version: 2 | 3;
@@ -131,6 +128,8 @@ function createClientWriter(transport: TransportSettings, target: ClientTarget):
         flushInterval: 0,
         maxRetries: 0,
         defaultTags: {},
+        // The failure becomes this write's outcome, reported once by the sink; the client logs nothing.
+        writeFailed: (error) => Promise.reject(error),
       });
       api.writeRecords(lines);
       try {
