@@ -1,14 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import type { InfluxV2Settings, InfluxV3Settings } from '@qsm/config';
 import { durationSeconds } from './duration.js';
 import {
+  createInfluxAgent,
   createInfluxHttp,
   type InfluxRequest,
   type TransportSettings,
   transportFailure,
   writeOutcome,
-} from './http-transport.js';
+} from './influx-http.js';
 import { InfluxWriteError } from './influx-write-error.js';
 import type { InfluxWriter } from './influx-writer.js';
 
@@ -52,20 +52,19 @@ export function createV3Writer(transport: TransportSettings, v3: InfluxV3Setting
  * and a job completes only after `close()` resolved, i.e. after InfluxDB acknowledged the lines.
  */
 function createClientWriter(transport: TransportSettings, target: ClientTarget): InfluxWriter {
+  const agent = createInfluxAgent(transport);
   const influx = new InfluxDB({
     url: transport.url,
     token: target.token,
     timeout: transport.timeoutMs,
-    ...(transport.url.startsWith('https:')
-      ? {
-          transportOptions: {
-            rejectUnauthorized: transport.rejectUnauthorized ?? true,
-            ...(transport.caFile ? { ca: readFileSync(transport.caFile) } : {}),
-          },
-        }
-      : {}),
+    transportOptions: { agent },
   });
-  const http = createInfluxHttp({ ...transport, headers: { Authorization: `Token ${target.token}` } });
+  const http = createInfluxHttp({
+    url: transport.url,
+    timeoutMs: transport.timeoutMs,
+    agent,
+    headers: { Authorization: `Token ${target.token}` },
+  });
   const what = target.version === 2 ? 'bucket' : 'database';
   const description = `InfluxDB v${target.version} ${transport.url} ${what} ${target.bucket}`;
 
@@ -148,6 +147,7 @@ function createClientWriter(transport: TransportSettings, target: ClientTarget):
         const response = await http.get('/health');
         return response.status < 500;
       } catch {
+        // Unreachable is this question's answer: not ready.
         return false;
       }
     },

@@ -1,12 +1,13 @@
 import type { InfluxV1Settings } from '@qsm/config';
 import {
   basicAuth,
+  createInfluxAgent,
   createInfluxHttp,
   type InfluxAnswer,
   type TransportSettings,
   transportFailure,
   writeOutcome,
-} from './http-transport.js';
+} from './influx-http.js';
 import { InfluxWriteError } from './influx-write-error.js';
 import type { InfluxWriter } from './influx-writer.js';
 
@@ -17,7 +18,9 @@ import type { InfluxWriter } from './influx-writer.js';
  */
 export function createV1Writer(transport: TransportSettings, v1: InfluxV1Settings): InfluxWriter {
   const http = createInfluxHttp({
-    ...transport,
+    url: transport.url,
+    timeoutMs: transport.timeoutMs,
+    agent: createInfluxAgent(transport),
     headers: v1.auth.enable ? { Authorization: basicAuth(v1.auth.username, v1.auth.password) } : {},
   });
   const description = `InfluxDB v1 ${transport.url} database ${v1.dbName}`;
@@ -98,6 +101,7 @@ export function createV1Writer(transport: TransportSettings, v1: InfluxV1Setting
       try {
         return (await http.get('/ping')).status === 204;
       } catch {
+        // Unreachable is this question's answer: not ready.
         return false;
       }
     },

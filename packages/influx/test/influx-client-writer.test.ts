@@ -3,9 +3,10 @@ import { createServer as createTcpServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createInfluxWriter, InfluxWriteError } from '../src/index.js';
 
-/** An InfluxDB 2.x stand-in: answers as `answer` says. */
+/** An InfluxDB 2.x stand-in: answers as `answer` says, and counts the TCP connections it accepted. */
 let server: Server;
 let url: string;
+let connections = 0;
 const writes: string[] = [];
 
 const defaultAnswer = (req: IncomingMessage, res: ServerResponse) => {
@@ -36,6 +37,9 @@ beforeAll(async () => {
       answer(req, res);
     });
   });
+  server.on('connection', () => {
+    connections++;
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 });
@@ -49,6 +53,7 @@ afterEach(() => {
   vi.restoreAllMocks();
   answer = defaultAnswer;
   writes.length = 0;
+  connections = 0;
 });
 
 function writerFor(version: 2 | 3, target = url) {
@@ -76,6 +81,16 @@ function writerFor(version: 2 | 3, target = url) {
 }
 
 describe('the InfluxDB 2.x/3.x writer (official client for writes, axios for the rest)', () => {
+  it('shares one kept-alive connection between its own requests and the client writes', async () => {
+    const writer = writerFor(2);
+    expect(await writer.ensureTarget()).toBeUndefined();
+    await writer.write(['m v=1i 1', 'm v=2i 2']);
+    await writer.write(['m v=3i 3']);
+    expect(await writer.ping()).toBe(true);
+    expect(writes).toEqual(['m v=1i 1\nm v=2i 2', 'm v=3i 3']);
+    expect(connections).toBe(1);
+  });
+
   it('turns a refused write into InfluxWriteError, and the client logs nothing of it', async () => {
     const error = vi.spyOn(console, 'error');
     const warn = vi.spyOn(console, 'warn');
