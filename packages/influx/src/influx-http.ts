@@ -80,18 +80,21 @@ export function createInfluxHttp(
   });
 
   const exchange = async (method: 'GET' | 'POST', path: string, options: InfluxRequest = {}) => {
-    const signal = AbortSignal.timeout(settings.timeoutMs);
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), settings.timeoutMs);
     try {
       const response = await http.request<string>({
         method,
         url: options.query ? `${path}?${new URLSearchParams(options.query)}` : path,
         data: options.body,
         headers: options.headers,
-        signal,
+        signal: deadline.signal,
       });
       return { status: response.status, body: response.data ?? '' };
     } catch (error) {
-      throw transportError(error, signal.aborted, settings.timeoutMs);
+      throw transportError(error, deadline.signal.aborted, settings.timeoutMs);
+    } finally {
+      clearTimeout(timer);
     }
   };
 
