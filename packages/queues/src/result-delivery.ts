@@ -29,9 +29,8 @@ const MAX_JOBS_PER_STEP = 500;
 
 export function createResultDelivery(context: QueueContext): ResultDelivery {
   const flows = new FlowProducer({ connection: context.connection, prefix: context.prefix });
-  flows.on('error', () => {
-    // Connection errors surface as rejected deliver() calls; the connection's own state is logged elsewhere.
-  });
+  // Connection errors also surface as rejected deliver() calls; Redis's own state is logged elsewhere.
+  flows.on('error', (error) => context.onError?.(error, 'flows'));
   const markers = createDeliveryMarkers(context.connection, context.prefix);
   let pending: Array<{
     jobs: SinkJobSpec[];

@@ -74,12 +74,7 @@ export async function clusterSettingProblem(
   cluster: boolean,
 ): Promise<string | undefined> {
   if (cluster) return undefined;
-  let info: string;
-  try {
-    info = await connection.info('cluster');
-  } catch {
-    return undefined;
-  }
+  const info = await connection.info('cluster');
   return /^cluster_enabled:1\s*$/m.test(info)
     ? 'REDIS_URL is a node of a Redis Cluster: set REDIS_CLUSTER=true, and a QUEUE_PREFIX with a hash tag ({qsm})'
     : undefined;

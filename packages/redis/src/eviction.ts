@@ -36,17 +36,11 @@ export function evictionWarning(memory: RedisMemoryPolicy): string | undefined {
 }
 
 /**
- * Reads the policy; undefined when Redis does not tell (INFO disabled, as some hosted Redis do). On a
- * Redis Cluster every primary has its own: the first one that may evict, else the first one.
+ * Reads the policy; undefined when INFO has no such line, and rejects when INFO itself is refused (some
+ * hosted Redis disable it), which the caller reports as unknown. On a Redis Cluster every primary has its own: the first one that may evict, else the first one.
  */
 export async function readMemoryPolicy(connection: RedisConnection): Promise<RedisMemoryPolicy | undefined> {
-  try {
-    const nodes = connection instanceof Cluster ? connection.nodes('master') : [connection];
-    const policies = await Promise.all(
-      nodes.map(async (node) => parseMemoryPolicy(await node.info('memory'))),
-    );
-    return policies.find((p) => p && evictionWarning(p)) ?? policies[0];
-  } catch {
-    return undefined;
-  }
+  const nodes = connection instanceof Cluster ? connection.nodes('master') : [connection];
+  const policies = await Promise.all(nodes.map(async (node) => parseMemoryPolicy(await node.info('memory'))));
+  return policies.find((p) => p && evictionWarning(p)) ?? policies[0];
 }
