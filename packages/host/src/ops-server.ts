@@ -29,7 +29,7 @@ export interface OpsServer {
  *   GET /metrics  Prometheus text format
  */
 export async function startOpsServer(settings: OpsServerSettings): Promise<OpsServer> {
-  const server = createServer((req, res) => {
+  const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const reply = (status: number, type: string, body: string) => {
       res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store' });
@@ -65,7 +65,6 @@ export async function startOpsServer(settings: OpsServerSettings): Promise<OpsSe
     }
     reply(404, 'text/plain', 'not found: try /healthz, /readyz or /metrics\n');
   });
-  server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, settings.host, () => {

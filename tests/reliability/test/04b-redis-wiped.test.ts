@@ -129,7 +129,8 @@ describe('Redis that comes back without its data', () => {
         const queue = openQueue({ connection, prefix }, QUEUE.poll);
         try {
           const hdr = (await queue.getJobSchedulers(0, -1)).find((s) => s.key.endsWith('%2Fhdr'))!;
-          const id = `repeat:${hdr.key}:${hdr.next}`;
+          const next = (await queue.getDelayed()).find((job) => job.repeatJobKey === hdr.key)!;
+          const id = next.id!;
           await connection.zrem(`${prefix}:poll:delayed`, id);
           await connection.del(`${prefix}:poll:${id}`);
           return id;
