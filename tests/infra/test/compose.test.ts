@@ -209,7 +209,7 @@ describe('app services', () => {
     expect(existsSync(path.join(infraDir, s.build!.context, s.build!.dockerfile))).toBe(true);
     expect(s.image).toBe('qlik-session-monitor:local');
     // The poller keeps Node 20's young generation on newer Node (docs/performance.md); the others run as is.
-    const nodeFlags = app === 'poller' ? ['--max-semi-space-size=16'] : [];
+    const nodeFlags = app === 'poller' ? ['--max-semi-space-size=8'] : [];
     expect(s.command).toEqual(['node', ...nodeFlags, `apps/${app}/dist/main.js`]);
     expect(existsSync(path.join(repoRoot, 'apps', app, 'package.json')), `apps/${app}`).toBe(true);
 

@@ -12,7 +12,7 @@ export interface RunningApp extends RunningProcess {
 }
 
 /** Node flags an app is started with, as the README and infra/docker-compose.yml start it. */
-const NODE_FLAGS: Partial<Record<AppName, string[]>> = { poller: ['--max-semi-space-size=16'] };
+const NODE_FLAGS: Partial<Record<AppName, string[]>> = { poller: ['--max-semi-space-size=8'] };
 
 /**
  * Starts `node apps/<app>/dist/main.js` with the config file and queue prefix of a test, as an
