@@ -2,31 +2,23 @@ import { influxSinkEnvSchema, readEnvironment, type Settings } from '@qsm/config
 import { createResultDelivery, QUEUE, resultJobId } from '@qsm/queues';
 import {
   captureLogs,
-  cleanupRedisPrefix,
   dropInfluxDatabase,
   influxQuery,
   rows,
   samplePollResult,
   services,
   uniqueName,
+  useTestRedis,
   waitUntil,
 } from '@qsm/testkit';
-import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startInfluxSink } from '../src/index.js';
 
-const prefix = uniqueName('influx_sink_role');
+const { prefix, connection } = useTestRedis('influx_sink_role');
 const db = uniqueName('qsm_influx_sink_role');
-let redis: Redis;
-
-beforeAll(() => {
-  redis = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
-});
 
 afterAll(async () => {
-  redis.disconnect();
-  await cleanupRedisPrefix(prefix);
   await dropInfluxDatabase(db);
 });
 
@@ -58,14 +50,14 @@ describe('the InfluxDB sink role', () => {
       {
         logger: logs.logger,
         registry: new Registry(),
-        queues: { connection: redis, prefix },
+        queues: { connection: connection(), prefix },
         shutdownTimeoutMs: 5000,
         workerLockMs: 5000,
         settings,
       },
       env,
     );
-    const delivery = createResultDelivery({ connection: redis, prefix });
+    const delivery = createResultDelivery({ connection: connection(), prefix });
     try {
       await waitUntil(async () => (await role.checks()).influxdb === 'up', 'InfluxDB up');
       await role.applySettings({

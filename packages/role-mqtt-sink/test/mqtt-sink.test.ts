@@ -2,29 +2,18 @@ import { mqttSinkEnvSchema, readEnvironment, type Settings } from '@qsm/config';
 import { createResultDelivery, QUEUE, resultJobId } from '@qsm/queues';
 import {
   captureLogs,
-  cleanupRedisPrefix,
   collectMqtt,
   samplePollResult,
   services,
   uniqueName,
+  useTestRedis,
   waitUntil,
 } from '@qsm/testkit';
-import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { brokerUrl, startMqttSink } from '../src/mqtt-sink.js';
 
-const prefix = uniqueName('mqtt_sink_role');
-let redis: Redis;
-
-beforeAll(() => {
-  redis = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await cleanupRedisPrefix(prefix);
-});
+const { prefix, connection } = useTestRedis('mqtt_sink_role');
 
 const settingsWith = (mqttConfig: Settings['mqttConfig']) => ({ mqttConfig }) as Settings;
 
@@ -53,7 +42,7 @@ describe('the MQTT sink given a new config', () => {
       {
         logger: logs.logger,
         registry: new Registry(),
-        queues: { connection: redis, prefix },
+        queues: { connection: connection(), prefix },
         shutdownTimeoutMs: 5000,
         workerLockMs: 5000,
         settings: settingsWith(first),
@@ -61,7 +50,7 @@ describe('the MQTT sink given a new config', () => {
       env,
     );
     const subscriber = await collectMqtt(`${base}#`);
-    const delivery = createResultDelivery({ connection: redis, prefix });
+    const delivery = createResultDelivery({ connection: connection(), prefix });
     try {
       await waitUntil(async () => (await role.checks()).mqtt === 'up', 'the broker connection');
       // The same settings, read in another key order: nothing to say.

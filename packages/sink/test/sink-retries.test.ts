@@ -1,8 +1,7 @@
 import { type Job, openQueue, QUEUE, RetryableJobError, sinkJobOptions, startWorker } from '@qsm/queues';
-import { captureLogs, cleanupRedisPrefix, services, uniqueName, waitUntil } from '@qsm/testkit';
-import { Redis } from 'ioredis';
+import { captureLogs, useTestRedis, waitUntil } from '@qsm/testkit';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSinkRetries } from '../src/index.js';
 
 interface Record {
@@ -88,19 +87,11 @@ describe('the retry decision of a sink', () => {
 });
 
 describe('the retry decision as BullMQ uses it', () => {
-  const prefix = uniqueName('sink-retries');
-  let connection: Redis;
-  beforeAll(() => {
-    connection = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
-  });
-  afterAll(async () => {
-    connection.disconnect();
-    await cleanupRedisPrefix(prefix);
-  });
+  const { prefix, connection } = useTestRedis('sink-retries');
 
   it('retries a failing job while it is young, then fails it for good with its reason', async () => {
     const { logs, registry, retries } = setup(2500, 200);
-    const context = { connection, prefix };
+    const context = { connection: connection(), prefix };
     const queue = openQueue<Record>(context, QUEUE.influx);
     let attempts = 0;
     const worker = startWorker<Record>({

@@ -27,6 +27,7 @@ export { appMain, repoRoot, tempDir, uniqueName } from './paths.js';
 export { samplePollResult } from './poll-results.js';
 export { cpuDelta, type ProcessStats, processStats, statsOf } from './process-stats.js';
 export { cleanupRedisPrefix } from './redis-cleanup.js';
+export { type TestRedis, useTestRedis } from './redis-prefix.js';
 export { services } from './services.js';
 export {
   type LookAlikeSession,
