@@ -258,8 +258,10 @@ describe('the poll handler', () => {
     expect(await requests('/hdr')).toBe(before);
   });
 
+  // The due times of polls of /hdr are seconds apart: a result's id is its due time in ms, and a test that
+  // happened to take exactly the difference would find the previous test's delivery marker.
   it('skips a retried attempt whose result went out in a group, and polls a first attempt anyway', async () => {
-    const dueAt = Date.now() - 10;
+    const dueAt = Date.now() - 10_000;
     await createDeliveryMarkers(redis, prefix).mark([
       resultJobId({ serverName: 'sense1', virtualProxy: '/hdr' }, dueAt),
     ]);
@@ -273,7 +275,7 @@ describe('the poll handler', () => {
   });
 
   it('polls a retried attempt again when its result was not delivered', async () => {
-    const outcome = await handler()(scheduledJob('/hdr', Date.now() - 20, { attemptsMade: 1 }));
+    const outcome = await handler()(scheduledJob('/hdr', Date.now() - 25_000, { attemptsMade: 1 }));
     expect(outcome.outcome).toBe('ok');
   });
 
