@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer, type Server } from 'node:net';
 import type { PollResult } from '@qsm/model';
-import { type OwnService, startOwnInfluxd, stopAll, testCertificates } from '@qsm/testkit';
+import {
+  influxV1TestSettings,
+  type OwnService,
+  startOwnInfluxd,
+  stopAll,
+  testCertificates,
+} from '@qsm/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSessionLines, createInfluxWriter, type InfluxConnectionOverrides } from '../src/index.js';
 
@@ -27,19 +33,9 @@ function writerFor(
   overrides: InfluxConnectionOverrides,
   auth = { username: '', password: '' },
 ) {
+  const settings = influxV1TestSettings(dbName);
   return createInfluxWriter(
-    {
-      enable: true,
-      host: '127.0.0.1',
-      port: 8086,
-      maxBatchSize: 1000,
-      version: 1,
-      v1Config: {
-        auth: { enable: auth.username !== '', ...auth },
-        dbName,
-        retentionPolicy: { name: 'short', duration: '1d' },
-      },
-    },
+    { ...settings, v1Config: { ...settings.v1Config, auth: { enable: auth.username !== '', ...auth } } },
     { timeoutMs: 5000, ...overrides },
   );
 }

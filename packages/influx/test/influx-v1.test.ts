@@ -1,5 +1,12 @@
 import type { PollResult } from '@qsm/model';
-import { dropInfluxDatabase, influxQuery, rows, services, uniqueName } from '@qsm/testkit';
+import {
+  dropInfluxDatabase,
+  influxQuery,
+  influxV1TestSettings,
+  rows,
+  services,
+  uniqueName,
+} from '@qsm/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildErrorLine,
@@ -67,18 +74,7 @@ afterAll(async () => {
 
 function writerFor(dbName: string, port = 8086) {
   return createInfluxWriter(
-    {
-      enable: true,
-      host: '127.0.0.1',
-      port,
-      maxBatchSize: 1000,
-      version: 1,
-      v1Config: {
-        auth: { enable: false, username: '', password: '' },
-        dbName,
-        retentionPolicy: { name: 'short', duration: '1d' },
-      },
-    },
+    { ...influxV1TestSettings(dbName), port },
     port === 8086 ? { url: services.influxUrl } : { timeoutMs: 2000 },
   );
 }

@@ -6,6 +6,7 @@ import {
   dropInfluxDatabase,
   freePort,
   influxQuery,
+  influxV1TestSettings,
   influxWrite,
   rows,
   samplePollResult,
@@ -25,21 +26,6 @@ afterAll(async () => {
 // Recent times: older points would fall outside the test database's one-day retention policy.
 const T = Date.now() - 60_000;
 
-function influxSettings(dbName: string): Extract<InfluxSettings, { enable: true }> {
-  return {
-    enable: true,
-    host: '127.0.0.1',
-    port: 8086,
-    maxBatchSize: 1000,
-    version: 1,
-    v1Config: {
-      auth: { enable: false, username: '', password: '' },
-      dbName,
-      retentionPolicy: { name: 'short', duration: '1d' },
-    },
-  };
-}
-
 interface SetupOptions {
   url?: string;
   excludeUser?: ExcludedUser[];
@@ -51,7 +37,7 @@ function setup(options: SetupOptions = {}) {
   databases.push(db);
   const logs = captureLogs('influx-sink');
   const registry = new Registry();
-  const influx = influxSettings(db);
+  const influx = influxV1TestSettings(db);
   const output = createInfluxOutput({
     influx,
     connection: { url: options.url ?? services.influxUrl, timeoutMs: 5000 },

@@ -4,6 +4,7 @@ import {
   captureLogs,
   dropInfluxDatabase,
   influxQuery,
+  influxV1TestSettings,
   rows,
   samplePollResult,
   services,
@@ -25,18 +26,7 @@ afterAll(async () => {
 describe('the InfluxDB sink role', () => {
   it('applies a reloaded blacklist to the next result, and asks for a restart only when influxdbConfig changed', async () => {
     const logs = captureLogs('influx-sink');
-    const influxdbConfig: Settings['influxdbConfig'] = {
-      enable: true,
-      host: '127.0.0.1',
-      port: 8086,
-      maxBatchSize: 1000,
-      version: 1,
-      v1Config: {
-        auth: { enable: false, username: '', password: '' },
-        dbName: db,
-        retentionPolicy: { name: 'short', duration: '1d' },
-      },
-    };
+    const influxdbConfig: Settings['influxdbConfig'] = influxV1TestSettings(db);
     const settings = {
       influxdbConfig,
       userSessions: { enableSessionExtract: true, pollingInterval: 30_000, excludeUser: [] },

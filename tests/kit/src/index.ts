@@ -10,6 +10,7 @@ export {
   influxWrite,
   rows,
 } from './influx-query.js';
+export { type InfluxV1TestSettings, influxV1TestSettings } from './influx-settings.js';
 export { type CapturedLogs, captureLogs, type LogLine } from './log-capture.js';
 export { collectMqtt, type MqttCollector, type MqttMessage } from './mqtt-collector.js';
 export {
