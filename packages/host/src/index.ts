@@ -1,13 +1,9 @@
 export type { AppDefinition, AppEnvironment, RunningApp } from './app-definition.js';
-export { type EnvironmentOutcome, parseAppEnvironment } from './app-environment.js';
-export { type AppStop, createAppStop, runStopSteps, type StopOutcome, type StopStep } from './app-stop.js';
-export { type ConfigReloader, createConfigReloader } from './config-reload.js';
 export { exitProcess } from './exit-process.js';
 export { applyHeapGrowingPercent } from './heap-growth.js';
 export { type ListenSetting, listenFailure } from './listen-failure.js';
 export { createMetricsRegistry, metricOnce } from './metrics-registry.js';
 export { type OpsServer, type OpsServerSettings, type Readiness, startOpsServer } from './ops-server.js';
-export { logProcessFaults } from './process-faults.js';
 export { applyProcessNice } from './process-priority.js';
 export { registerQueueDepthMetrics } from './queue-metrics.js';
 export type { ProcessContext, RoleContext, RunningRole } from './role.js';
