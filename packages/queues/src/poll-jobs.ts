@@ -14,13 +14,13 @@ import { z } from 'zod';
 
 export const POLL_JOB_NAME = 'poll';
 
-export const scheduledPollSchema = pollJobFieldsSchema.extend({
+const scheduledPollSchema = pollJobFieldsSchema.extend({
   kind: z.literal('scheduled'),
   /** The scheduler's phase: its polls are due `offsetMs` after a multiple of `intervalMs`. */
   offsetMs: z.number().int().nonnegative(),
 });
 
-export const firstPollSchema = pollJobFieldsSchema.extend({
+const firstPollSchema = pollJobFieldsSchema.extend({
   kind: z.literal('first'),
   /** When it was added (ms since epoch). */
   dueAt: z.number().int(),
