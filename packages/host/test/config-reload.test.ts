@@ -1,6 +1,6 @@
 import { ConfigError, type LoadedConfig, type Settings } from '@qsm/config';
 import { describe, expect, it } from 'vitest';
-import { createConfigReloader } from '../src/config-reload.js';
+import { type ConfigReloaderSettings, createConfigReloader } from '../src/config-reload.js';
 import type { RunningRole } from '../src/role.js';
 import { captureLogger } from './capture-logger.js';
 
@@ -30,18 +30,24 @@ function recordingRole(name: string, applyMs = 0) {
   return { role, applied, mostAtOnce: () => mostAtOnce };
 }
 
+/** A reloader of `config.yaml` for these roles, reading it with `load`, logging into `lines`. */
+function reloaderFor(roles: RunningRole[], load: NonNullable<ConfigReloaderSettings['load']>) {
+  const { logger, lines } = captureLogger();
+  const reloader = createConfigReloader({
+    file: 'config.yaml',
+    checkCertificates: false,
+    logger,
+    roles: () => roles,
+    load,
+  });
+  return { reloader, lines };
+}
+
 describe('reloading the config', () => {
   it('hands a valid config to every role', async () => {
-    const { logger, lines } = captureLogger();
     const a = recordingRole('a');
     const b = recordingRole('b');
-    const reloader = createConfigReloader({
-      file: 'config.yaml',
-      checkCertificates: false,
-      logger,
-      roles: () => [a.role, b.role],
-      load: () => config('v2'),
-    });
+    const { reloader, lines } = reloaderFor([a.role, b.role], () => config('v2'));
     await reloader.reload('SIGHUP');
     expect(a.applied).toEqual(['v2']);
     expect(b.applied).toEqual(['v2']);
@@ -49,18 +55,11 @@ describe('reloading the config', () => {
   });
 
   it('keeps the running config when the new file is invalid, and says why', async () => {
-    const { logger, lines } = captureLogger();
     const a = recordingRole('a');
-    const reloader = createConfigReloader({
-      file: 'config.yaml',
-      checkCertificates: false,
-      logger,
-      roles: () => [a.role],
-      load: (file) => {
-        throw new ConfigError(file, [
-          { path: 'Butler-SOS.mqttConfig.brokerPort', message: 'expected a number' },
-        ]);
-      },
+    const { reloader, lines } = reloaderFor([a.role], (file) => {
+      throw new ConfigError(file, [
+        { path: 'Butler-SOS.mqttConfig.brokerPort', message: 'expected a number' },
+      ]);
     });
     await reloader.reload('file changed');
     expect(a.applied).toEqual([]);
@@ -72,18 +71,11 @@ describe('reloading the config', () => {
   });
 
   it('keeps the running config when the file cannot be loaded for another reason, and goes on reloading', async () => {
-    const { logger, lines } = captureLogger();
     const a = recordingRole('a');
     let broken = true;
-    const reloader = createConfigReloader({
-      file: 'config.yaml',
-      checkCertificates: false,
-      logger,
-      roles: () => [a.role],
-      load: () => {
-        if (broken) throw new Error('disk on fire');
-        return config('v3');
-      },
+    const { reloader, lines } = reloaderFor([a.role], () => {
+      if (broken) throw new Error('disk on fire');
+      return config('v3');
     });
     await reloader.reload('file changed');
     expect(a.applied).toEqual([]);
@@ -97,39 +89,25 @@ describe('reloading the config', () => {
   });
 
   it('still hands the config to the other roles when one fails to apply it', async () => {
-    const { logger, lines } = captureLogger();
     const b = recordingRole('b');
     const failing: RunningRole = {
       ...b.role,
       name: 'a',
       applySettings: () => Promise.reject(new Error('no')),
     };
-    const reloader = createConfigReloader({
-      file: 'config.yaml',
-      checkCertificates: false,
-      logger,
-      roles: () => [failing, b.role],
-      load: () => config('v2'),
-    });
+    const { reloader, lines } = reloaderFor([failing, b.role], () => config('v2'));
     await reloader.reload('SIGHUP');
     expect(b.applied).toEqual(['v2']);
     expect(lines.find((l) => l.msg === 'config reload failed in a role')).toMatchObject({ role: 'a' });
   });
 
   it('runs one reload at a time, and the reloads asked for meanwhile as one, reading the latest file', async () => {
-    const { logger } = captureLogger();
     const a = recordingRole('a', 50);
     let version = 1;
     let loads = 0;
-    const reloader = createConfigReloader({
-      file: 'config.yaml',
-      checkCertificates: false,
-      logger,
-      roles: () => [a.role],
-      load: () => {
-        loads++;
-        return config(`v${version}`);
-      },
+    const { reloader } = reloaderFor([a.role], () => {
+      loads++;
+      return config(`v${version}`);
     });
     const first = reloader.reload('file changed');
     await new Promise((resolve) => setTimeout(resolve, 10)); // the first is applying now
@@ -145,15 +123,8 @@ describe('reloading the config', () => {
   });
 
   it('does nothing once the app is stopping', async () => {
-    const { logger, lines } = captureLogger();
     const a = recordingRole('a');
-    const reloader = createConfigReloader({
-      file: 'config.yaml',
-      checkCertificates: false,
-      logger,
-      roles: () => [a.role],
-      load: () => config('v2'),
-    });
+    const { reloader, lines } = reloaderFor([a.role], () => config('v2'));
     reloader.close();
     await reloader.reload('SIGHUP');
     expect(a.applied).toEqual([]);
