@@ -7,7 +7,8 @@ import { brotliCompressSync } from 'node:zlib';
 import type { CertificateSet } from '@qsm/dev-certs';
 import { testCertificates } from '@qsm/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createQpsClient, type QpsClient, type QpsClientOptions, QpsError } from '../src/index.js';
+import { createQpsClient, type QpsClient, type QpsClientOptions } from '../src/index.js';
+import { failure } from './expect-qps-error.js';
 
 /**
  * What the QPS client does with axios underneath that the simulator's faults do not show: a local
@@ -47,17 +48,6 @@ function client(overrides: Partial<QpsClientOptions> = {}): QpsClient {
   });
   clients.push(c);
   return c;
-}
-
-async function failure(promise: Promise<unknown>): Promise<QpsError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected the request to fail');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(QpsError);
-  return error as QpsError;
 }
 
 const sendSessions: Handler = (_req, res) => {

@@ -6,7 +6,8 @@ import type { CertificateSet } from '@qsm/dev-certs';
 import { type Simulator, startSimulator, tempDir, testCertificates } from '@qsm/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { classifyTransportFailure } from '../src/classify-failure.js';
-import { createQpsClient, type QpsClient, type QpsClientOptions, QpsError } from '../src/index.js';
+import { createQpsClient, type QpsClient, type QpsClientOptions } from '../src/index.js';
+import { failure } from './expect-qps-error.js';
 
 const PASSPHRASE = 'correct horse';
 let certs: CertificateSet;
@@ -40,17 +41,6 @@ const server = (host = sim.qpsHost('sense1')) => ({
   serverName: 'sense1',
   userSessions: { enable: true, host, virtualProxies: ['/', '/hdr'] },
 });
-
-async function failure(promise: Promise<unknown>): Promise<QpsError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected the request to fail');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(QpsError);
-  return error as QpsError;
-}
 
 beforeAll(async () => {
   certs = await testCertificates('qps-client', PASSPHRASE);
