@@ -37,7 +37,7 @@ const escapeTagEscapedTab = escaper({ ...COMMON, '=': '\\=', '\t': '\\t' });
 const escapeQuoted = escaper({ '"': '\\"', '\\': '\\\\' });
 
 /** The escapers of one InfluxDB version. */
-export interface LineEscapers {
+interface LineEscapers {
   measurement: Escaper;
   /** A tag key or value as written; "" when the tag is to be left out. */
   tag: Escaper;
@@ -49,7 +49,7 @@ const V2_V3: LineEscapers = {
   tag: (value) => tagText(value, escapeTagEscapedTab),
 };
 
-export function lineEscapers(version: InfluxVersion): LineEscapers {
+function lineEscapers(version: InfluxVersion): LineEscapers {
   return version === 1 ? V1 : V2_V3;
 }
 
