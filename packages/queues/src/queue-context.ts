@@ -7,8 +7,9 @@ export interface QueueContext {
   connection: RedisConnection;
   prefix: string;
   /**
-   * Hears the 'error' events of every queue and flow producer opened on this context. The host passes one that writes a
-   * debug line; Redis going away and coming back is reported once each elsewhere (onRedisStateChange).
+   * Hears the 'error' events of every queue and flow producer opened on this context. The host passes one
+   * that writes a debug line; Redis going away and coming back is reported once each elsewhere
+   * (onRedisStateChange).
    */
   onError?: (error: Error, source: QueueName | 'flows') => void;
 }

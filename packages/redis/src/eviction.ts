@@ -37,7 +37,8 @@ export function evictionWarning(memory: RedisMemoryPolicy): string | undefined {
 
 /**
  * Reads the policy; undefined when INFO has no such line, and rejects when INFO itself is refused (some
- * hosted Redis disable it), which the caller reports as unknown. On a Redis Cluster every primary has its own: the first one that may evict, else the first one.
+ * hosted Redis disable it), which the caller logs at debug level. On a Redis Cluster every primary has its
+ * own: the first one that may evict, else the first one.
  */
 export async function readMemoryPolicy(connection: RedisConnection): Promise<RedisMemoryPolicy | undefined> {
   const nodes = connection instanceof Cluster ? connection.nodes('master') : [connection];
