@@ -2,10 +2,6 @@ export type { AppDefinition, AppEnvironment, RunningApp } from './app-definition
 export { exitProcess } from './exit-process.js';
 export { applyHeapGrowingPercent } from './heap-growth.js';
 export { type ListenSetting, listenFailure } from './listen-failure.js';
-export { createMetricsRegistry, metricOnce } from './metrics-registry.js';
-export { type OpsServer, type OpsServerSettings, type Readiness, startOpsServer } from './ops-server.js';
-export { applyProcessNice } from './process-priority.js';
-export { registerQueueDepthMetrics } from './queue-metrics.js';
+export { metricOnce } from './metrics-registry.js';
 export type { ProcessContext, RoleContext, RunningRole } from './role.js';
 export { runApp } from './run-app.js';
-export { watchConfigFile } from './watch-file.js';
