@@ -1,4 +1,4 @@
-import { mqttSinkJobSchema, type PollResult, pollResultSchema } from '@qsm/model';
+import { mqttSinkJobSchema, pollResultSchema } from '@qsm/model';
 import { samplePollResult } from '@qsm/testkit';
 import { describe, expect, it } from 'vitest';
 import { parseSessions } from './parse-sessions.js';
