@@ -7,3 +7,4 @@ export {
   sessionIdentity,
   sessionProblem,
 } from './session.js';
+export type { RepositoryProxyNode, RepositoryTopology, RepositoryVirtualProxy } from './repository.js';

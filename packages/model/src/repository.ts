@@ -1,0 +1,34 @@
+/*
+ * What the Qlik Sense repository (QRS) says about a site's proxies: the proxy nodes, the virtual
+ * proxies linked to each, and those linked to none. Read by discovery (`GET /qrs/proxyservice/full` and
+ * `GET /qrs/virtualproxyconfig/full`), kept in Redis as the last good read, turned into poll targets.
+ */
+
+/** One virtual proxy as the repository stores it. */
+export interface RepositoryVirtualProxy {
+  /** The repository's id: what links a proxy node to it. */
+  id: string;
+  /** As the QMC stores it: `""` for the default virtual proxy, `finance` otherwise (never a leading "/"). */
+  prefix: string;
+  description: string;
+  /** `sessionInactivityTimeout` in minutes, when the repository gave one. */
+  sessionInactivityTimeoutMinutes?: number;
+}
+
+/** One proxy node (a ProxyService) and the virtual proxies linked to it. */
+export interface RepositoryProxyNode {
+  /** The node's QMC name (`serverNodeConfiguration.name`). */
+  name: string;
+  /** The host name the node was registered with (`serverNodeConfiguration.hostName`). */
+  hostName: string;
+  /** The QPS API port (`settings.restListenPort`, 4243 unless reconfigured). */
+  restListenPort: number;
+  virtualProxies: RepositoryVirtualProxy[];
+}
+
+/** One successful read of the repository. */
+export interface RepositoryTopology {
+  nodes: RepositoryProxyNode[];
+  /** Virtual proxies that no proxy node links: they serve nobody, so they are not polled. */
+  unlinked: RepositoryVirtualProxy[];
+}
