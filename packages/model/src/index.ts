@@ -7,4 +7,4 @@ export {
   sessionIdentity,
   sessionProblem,
 } from './session.js';
-export type { RepositoryProxyNode, RepositoryTopology, RepositoryVirtualProxy } from './repository.js';
+export type { DiscoveredPollTarget, RepositoryProxyNode, RepositoryTopology, RepositoryVirtualProxy } from './repository.js';

@@ -32,3 +32,24 @@ export interface RepositoryTopology {
   /** Virtual proxies that no proxy node links: they serve nobody, so they are not polled. */
   unlinked: RepositoryVirtualProxy[];
 }
+
+/**
+ * A (proxy node, virtual proxy) found in the repository, with everything a poller needs to poll and tag
+ * it without a `servers[]` entry: what Butler SOS would write had the user listed it by hand. A node that
+ * is a configured server takes that server's name, description, host and tags.
+ */
+export interface DiscoveredPollTarget {
+  serverName: string;
+  serverDescription: string;
+  /** Butler SOS's `host` tag: the host the node is polled at, without port. */
+  hostName: string;
+  serverTags: Record<string, string>;
+  /** QPS `host:port` to poll (`<hostName>:<restListenPort>`, or its host override). */
+  qpsHost: string;
+  /** `/` for the default virtual proxy, `/<prefix>` otherwise. */
+  virtualProxy: string;
+  /** The node's QMC name. */
+  node: string;
+  /** The virtual proxy's inactivity timeout (minutes): an ended session was idle for at most this long. */
+  sessionInactivityTimeoutMinutes?: number;
+}
