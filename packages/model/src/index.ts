@@ -1,10 +1,18 @@
 export { formatIssues, formatPath } from './issues.js';
 export * from './payloads.js';
 export {
+  type DiscoveredPollTarget,
+  discoveredPollTargetsSchema,
+  type RepositoryProxyNode,
+  type RepositoryTopology,
+  type RepositoryVirtualProxy,
+  type StoredTopology,
+  storedTopologySchema,
+} from './repository.js';
+export {
   describeValue,
   type QpsSession,
   type SessionIdentity,
   sessionIdentity,
   sessionProblem,
 } from './session.js';
-export type { DiscoveredPollTarget, RepositoryProxyNode, RepositoryTopology, RepositoryVirtualProxy } from './repository.js';

@@ -24,6 +24,20 @@ export const pollJobFieldsSchema = z.object({
   virtualProxy: z.string(),
   /** The polling interval the job was scheduled with. */
   intervalMs: z.number().int().positive(),
+  /**
+   * Set for a target found in the Qlik repository: who to poll and how to tag it, since no `servers[]`
+   * entry (or no listed virtual proxy) tells the poller.
+   */
+  discovered: z
+    .object({
+      serverDescription: z.string(),
+      hostName: z.string(),
+      serverTags: z.record(z.string(), z.string()),
+      qpsHost: z.string(),
+      node: z.string(),
+      sessionInactivityTimeoutMinutes: z.number().nonnegative().optional(),
+    })
+    .optional(),
 });
 export type PollJobFields = z.output<typeof pollJobFieldsSchema>;
 
@@ -53,6 +67,8 @@ export const pollResultSchema = z.object({
   /** When the poll was made (ms since epoch): the InfluxDB timestamp of every point of this result. */
   polledAt: z.number().int(),
   durationMs: z.number(),
+  /** A discovered target's inactivity timeout (minutes): an ended session was idle for at most this long. */
+  sessionInactivityTimeoutMinutes: z.number().nonnegative().optional(),
   sessions: z.array(sessionSchema),
 });
 export type PollResult = z.output<typeof pollResultSchema>;
@@ -74,8 +90,28 @@ export const pollFailureSchema = z.object({
 });
 export type PollFailure = z.output<typeof pollFailureSchema>;
 
-export const influxSinkJobSchema = z.discriminatedUnion('kind', [pollResultSchema, pollFailureSchema]);
-/** One poll's record for InfluxDB: its result, or its failure. */
+/** One failed read of the Qlik repository by discovery, for `butler_sos_errors` (error_type QRS_API). */
+export const repositoryFailureSchema = z.object({
+  v: version,
+  kind: z.literal('repository_error'),
+  /** The repository's `host:port`. */
+  repository: z.string(),
+  failedAt: z.number().int(),
+  category: z.string(),
+  message: z.string(),
+  url: z.string(),
+  code: z.string().optional(),
+  httpStatus: z.number().int().optional(),
+  timeoutMs: z.number().int().optional(),
+});
+export type RepositoryFailure = z.output<typeof repositoryFailureSchema>;
+
+export const influxSinkJobSchema = z.discriminatedUnion('kind', [
+  pollResultSchema,
+  pollFailureSchema,
+  repositoryFailureSchema,
+]);
+/** One record for InfluxDB: a poll's result or failure, or a failed read of the repository. */
 export type InfluxSinkJob = z.output<typeof influxSinkJobSchema>;
 
 /**

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /*
  * What the Qlik Sense repository (QRS) says about a site's proxies: the proxy nodes, the virtual
  * proxies linked to each, and those linked to none. Read by discovery (`GET /qrs/proxyservice/full` and
@@ -53,3 +55,45 @@ export interface DiscoveredPollTarget {
   /** The virtual proxy's inactivity timeout (minutes): an ended session was idle for at most this long. */
   sessionInactivityTimeoutMinutes?: number;
 }
+
+const virtualProxySchema = z.object({
+  id: z.string(),
+  prefix: z.string(),
+  description: z.string(),
+  sessionInactivityTimeoutMinutes: z.number().nonnegative().optional(),
+});
+
+/** The last good read of the repository as discovery keeps it in Redis (a scheduler restart reads it back). */
+export const storedTopologySchema = z.object({
+  v: z.literal(1),
+  /** When the read succeeded (ms since epoch). */
+  readAt: z.number().int(),
+  /** The repository's `host:port`. */
+  repository: z.string(),
+  topology: z.object({
+    nodes: z.array(
+      z.object({
+        name: z.string(),
+        hostName: z.string(),
+        restListenPort: z.number().int(),
+        virtualProxies: z.array(virtualProxySchema),
+      }),
+    ),
+    unlinked: z.array(virtualProxySchema),
+  }),
+}) satisfies z.ZodType<{ topology: RepositoryTopology }>;
+export type StoredTopology = z.output<typeof storedTopologySchema>;
+
+/** The discovered targets in force, as the scheduler keeps them in Redis for every poller's session gauge. */
+export const discoveredPollTargetsSchema = z.array(
+  z.object({
+    serverName: z.string(),
+    serverDescription: z.string(),
+    hostName: z.string(),
+    serverTags: z.record(z.string(), z.string()),
+    qpsHost: z.string(),
+    virtualProxy: z.string(),
+    node: z.string(),
+    sessionInactivityTimeoutMinutes: z.number().nonnegative().optional(),
+  }),
+) satisfies z.ZodType<DiscoveredPollTarget[]>;
