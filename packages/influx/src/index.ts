@@ -1,7 +1,7 @@
 export { createBlacklist } from './blacklist.js';
 export { createInfluxWriter, type InfluxConnectionOverrides } from './create-writer.js';
 export { durationSeconds } from './duration.js';
-export { buildErrorLine } from './error-lines.js';
+export { buildErrorLine, buildRepositoryErrorLine } from './error-lines.js';
 export { InfluxWriteError, parseInfluxError } from './influx-write-error.js';
 export type { InfluxWriter } from './influx-writer.js';
 export { type BatcherSettings, createPointBatcher, type PointBatcher } from './point-batcher.js';

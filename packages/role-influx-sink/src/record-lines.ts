@@ -1,5 +1,10 @@
 import type { ErrorTrackingSettings, ExcludedUser } from '@qsm/config';
-import { buildErrorLine, buildSessionLineGroups, type InfluxVersion } from '@qsm/influx';
+import {
+  buildErrorLine,
+  buildRepositoryErrorLine,
+  buildSessionLineGroups,
+  type InfluxVersion,
+} from '@qsm/influx';
 import type { InfluxSinkJob } from '@qsm/model';
 
 export interface RecordLineSettings {
@@ -13,7 +18,8 @@ export interface RecordLineSettings {
 /**
  * A record's lines in two groups. A poll result's summary and list stay apart from its details: InfluxDB
  * may refuse new session ids (a tag value limit), and must not take the counts with them. A failed poll is
- * one `butler_sos_errors` line, when error tracking writes to InfluxDB.
+ * one `butler_sos_errors` line, when error tracking writes to InfluxDB, and so is a failed read of the
+ * Qlik repository.
  */
 export function recordLines(
   record: InfluxSinkJob,
@@ -27,8 +33,10 @@ export function recordLines(
     });
   }
   if (!settings.errorTracking.influxdb) return { aggregates: [], details: [] };
-  return {
-    aggregates: [buildErrorLine(record, settings.errorTracking.measurementName, settings.version)],
-    details: [],
-  };
+  const { measurementName } = settings.errorTracking;
+  const line =
+    record.kind === 'error'
+      ? buildErrorLine(record, measurementName, settings.version)
+      : buildRepositoryErrorLine(record, measurementName, settings.version);
+  return { aggregates: [line], details: [] };
 }

@@ -150,6 +150,34 @@ describe('the InfluxDB sink writing one record', () => {
     expect(await metricValue(untracked.registry, 'qsm_influx_write_batches_total')).toBe(0);
   });
 
+  it('writes a failed read of the Qlik repository as an error record of its own type', async () => {
+    const { db, handle } = setup();
+    const record = {
+      v: 1,
+      kind: 'repository_error',
+      repository: 'qrs.lab:4242',
+      failedAt: T,
+      category: 'connection_refused',
+      message: 'the repository at qrs.lab:4242 refused the connection',
+      url: 'https://qrs.lab:4242/qrs/proxyservice/full',
+      code: 'ECONNREFUSED',
+    };
+    expect(await handle(jobOf('q1', record))).toMatchObject({ points: 1 });
+    expect(rows(await influxQuery(db, 'SELECT * FROM short.butler_sos_errors'))).toMatchObject([
+      {
+        time: T,
+        error_type: 'QRS_API',
+        server_name: 'qrs.lab:4242',
+        host: 'qrs.lab:4242',
+        module: 'discovery',
+        error_count: 1,
+        error_category: 'connection_refused',
+        error_code: 'ECONNREFUSED',
+        request_url: 'https://qrs.lab:4242/qrs/proxyservice/full',
+      },
+    ]);
+  });
+
   it('fails a malformed record for good, naming the field', async () => {
     const { handle } = setup();
     const bad = { ...samplePollResult([], { polledAt: T }), polledAt: 'yesterday' };
