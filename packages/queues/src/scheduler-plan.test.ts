@@ -30,6 +30,33 @@ describe('reconciling job schedulers with the config', () => {
     expect(plan).toMatchObject({ change: [], remove: [], unchanged: 0 });
   });
 
+  it("carries a discovered target's identity in its template and reads it back unchanged", () => {
+    const discovered = {
+      serverName: 'central',
+      virtualProxy: '/finance',
+      discovered: {
+        serverDescription: '',
+        hostName: 'sense1.corp.example',
+        serverTags: { env: 'prod' },
+        qpsHost: 'sense1.corp.example:4243',
+        node: 'central',
+        sessionInactivityTimeoutMinutes: 60,
+      },
+    };
+    const desired = desiredSchedulers([...targets, discovered], 30000);
+    const scheduler = desired.find((d) => d.id === 'poll|central|%2Ffinance');
+    expect(scheduler?.data.discovered).toEqual(discovered.discovered);
+    expect(desired.find((d) => d.id === 'poll|sense1|%2F')?.data).not.toHaveProperty('discovered');
+    // What Redis holds is JSON: the plan must see no change in it.
+    const stored = JSON.parse(JSON.stringify(existingFrom(desired)));
+    expect(planSchedulers(desired, stored).unchanged).toBe(4);
+    const retagged = desiredSchedulers(
+      [...targets, { ...discovered, discovered: { ...discovered.discovered, serverTags: { env: 'test' } } }],
+      30000,
+    );
+    expect(planSchedulers(retagged, stored).change.map((s) => s.id)).toEqual(['poll|central|%2Ffinance']);
+  });
+
   it('does nothing when Redis matches the config', () => {
     const desired = desiredSchedulers(targets, 30000);
     expect(planSchedulers(desired, existingFrom(desired))).toEqual({

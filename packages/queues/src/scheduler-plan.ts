@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { PAYLOAD_VERSION } from '@qsm/model';
+import { PAYLOAD_VERSION, type PollJobFields } from '@qsm/model';
 import type { ScheduledPollData } from './poll-jobs.js';
 import { type PollTargetRef, schedulerIdFor, targetOfSchedulerId } from './target-ids.js';
 
@@ -10,6 +10,14 @@ import { type PollTargetRef, schedulerIdFor, targetOfSchedulerId } from './targe
  * applySchedulerPlan), not one interval later.
  */
 export const SCHEDULE_OFFSET_MS = 1;
+
+/**
+ * A (server, virtual proxy) to poll. A configured one is looked up in the config by the poller; a
+ * discovered one carries its identity in its jobs.
+ */
+export interface SchedulableTarget extends PollTargetRef {
+  discovered?: PollJobFields['discovered'];
+}
 
 /** A job scheduler as this product wants it to be. */
 export interface DesiredScheduler {
@@ -55,7 +63,7 @@ export interface SchedulerPlan {
  * Schedulers come in the order of `interleaveServers`.
  */
 export function desiredSchedulers(
-  targets: PollTargetRef[],
+  targets: SchedulableTarget[],
   pollingInterval: number,
   spreadMs = 0,
 ): DesiredScheduler[] {
@@ -74,6 +82,7 @@ export function desiredSchedulers(
         intervalMs: pollingInterval,
         kind: 'scheduled',
         offsetMs: offset,
+        ...(target.discovered ? { discovered: target.discovered } : {}),
       },
     };
   });

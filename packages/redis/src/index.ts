@@ -1,6 +1,7 @@
 export { registerCommands } from './commands.js';
 export * from './connection.js';
 export * from './delivery-markers.js';
+export * from './discovery-store.js';
 export * from './eviction.js';
 export * from './poll-lock.js';
 export * from './published-snapshots.js';

@@ -7,3 +7,4 @@ export const sessionCountsKey = (prefix: string) => `${prefix}:qsm:session-count
 export const pollLockKey = (prefix: string, schedulerId: string) => `${prefix}:qsm:poll-lock:${schedulerId}`;
 export const publishedSnapshotsKey = (prefix: string) => `${prefix}:qsm:mqtt-published`;
 export const deliveryMarkerKey = (prefix: string, id: string) => `${prefix}:qsm:delivered:${id}`;
+export const discoveryKey = (prefix: string) => `${prefix}:qsm:discovery`;

@@ -104,7 +104,9 @@ export function createPollHandler(deps: PollHandlerDeps) {
     if (!parsed.success) throw new PermanentJobError('invalid_job', formatIssues(parsed.error.issues));
     const target = parsed.data;
     const current = deps.settings();
-    const server = findServer(current, target.serverName);
+    const server = target.discovered
+      ? discoveredServer(target.serverName, target.virtualProxy, target.discovered)
+      : findServer(current, target.serverName);
     if (!server || !isPolled(current, server, target.virtualProxy)) {
       // The config changed under a scheduler that the scheduler app has not removed yet.
       metrics.polls.inc({ outcome: 'skipped_not_in_config', category: '' });
@@ -181,6 +183,9 @@ export function createPollHandler(deps: PollHandlerDeps) {
         kind: 'sessions',
         polledAt,
         durationMs: Math.round(list.durationMs * 10) / 10,
+        ...(target.discovered?.sessionInactivityTimeoutMinutes === undefined
+          ? {}
+          : { sessionInactivityTimeoutMinutes: target.discovered.sessionInactivityTimeoutMinutes }),
         sessions: list.sessions,
       };
       const id = resultJobId(target, dueAt);
@@ -202,6 +207,22 @@ export function createPollHandler(deps: PollHandlerDeps) {
         logger.debug({ err: error, schedulerId }, 'poll lock not released; it expires by itself');
       });
     }
+  };
+}
+
+/** A target found in the Qlik repository, as if the user had listed it under `servers[]`. */
+function discoveredServer(
+  serverName: string,
+  virtualProxy: string,
+  identity: NonNullable<PollJobData['discovered']>,
+): ServerSettings {
+  return {
+    host: identity.hostName,
+    hostName: identity.hostName,
+    serverName,
+    serverDescription: identity.serverDescription,
+    serverTags: identity.serverTags,
+    userSessions: { enable: true, host: identity.qpsHost, virtualProxies: [virtualProxy] },
   };
 }
 

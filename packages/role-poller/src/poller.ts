@@ -3,7 +3,7 @@ import type { PollerEnv, Settings } from '@qsm/config';
 import type { RoleContext, RunningRole } from '@qsm/host';
 import { createQpsClient, type QpsClient } from '@qsm/qps';
 import { closeWorker, createResultDelivery, type PollJobData, QUEUE, startWorker } from '@qsm/queues';
-import { createPollLock, createSessionCounts } from '@qsm/redis';
+import { createDiscoveryStore, createPollLock, createSessionCounts } from '@qsm/redis';
 import { createPollHandler, pollTimeoutMs } from './poll-handler.js';
 import { pollerMetrics } from './poller-metrics.js';
 import { registerSessionGauge } from './session-gauge.js';
@@ -19,7 +19,8 @@ export async function startPoller(context: RoleContext, env: PollerEnv): Promise
   let settings = context.settings;
   let qps = makeClient(settings, env);
   const counts = createSessionCounts(context.queues.connection, context.queues.prefix);
-  const sessionGauge = registerSessionGauge(context.registry, () => settings, counts, logger);
+  const discovery = createDiscoveryStore(context.queues.connection, context.queues.prefix);
+  const sessionGauge = registerSessionGauge(context.registry, () => settings, counts, discovery, logger);
 
   const handlePoll = createPollHandler({
     settings: () => settings,

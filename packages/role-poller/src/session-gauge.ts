@@ -1,7 +1,8 @@
-import { listPollTargets, type Settings } from '@qsm/config';
+import { listPollTargets, type ServerSettings, type Settings } from '@qsm/config';
 import type { Logger } from '@qsm/logging';
+import { type DiscoveredPollTarget, discoveredPollTargetsSchema } from '@qsm/model';
 import { schedulerIdFor } from '@qsm/queues';
-import type { SessionCounts } from '@qsm/redis';
+import type { DiscoveryStore, SessionCounts } from '@qsm/redis';
 import { Gauge, type Registry } from 'prom-client';
 
 const NAME = 'butlersos_user_session_total';
@@ -12,22 +13,63 @@ export function labelName(tag: string): string {
   return /^[a-zA-Z_]/.test(cleaned) ? cleaned : `_${cleaned}`;
 }
 
+/** One series of the gauge: a polled (server, virtual proxy) and the tags it is labelled with. */
+interface GaugeTarget {
+  serverName: string;
+  serverDescription: string;
+  hostName: string;
+  serverTags: Record<string, string>;
+  qpsHost: string;
+  virtualProxy: string;
+}
+
+/** The tag names of the gauge's labels: every declared or configured custom tag. */
+function customTagNames(settings: Settings): string[] {
+  return [
+    ...new Set([
+      ...settings.serversToMonitor.serverTagsDefinition,
+      ...settings.serversToMonitor.servers.flatMap((s) => Object.keys(s.serverTags)),
+    ]),
+  ];
+}
+
+function configuredTargets(settings: Settings): GaugeTarget[] {
+  const servers = new Map<string, ServerSettings>(
+    settings.serversToMonitor.servers.map((s) => [s.serverName, s]),
+  );
+  return listPollTargets(settings).flatMap((target) => {
+    const server = servers.get(target.serverName);
+    if (!server) return [];
+    return [{ ...server, qpsHost: server.userSessions.host, virtualProxy: target.virtualProxy }];
+  });
+}
+
 /**
- * Butler SOS's gauge `butlersos_user_session_total`: the session count of the last poll of every
- * (server, virtual proxy) in the config, with Butler SOS's labels. Counts come from Redis, so every poller
- * exports the same values; a proxy that leaves the config leaves the gauge.
+ * Butler SOS's gauge `butlersos_user_session_total`: the session count of the last poll of every polled
+ * (server, virtual proxy), with Butler SOS's labels. Counts come from Redis, so every poller exports the
+ * same values. The targets are those of the config plus those that discovery found in the Qlik repository
+ * (kept in Redis by the scheduler); a proxy that leaves either leaves the gauge.
  */
 export function registerSessionGauge(
   registry: Registry,
   settings: () => Settings,
   counts: SessionCounts,
+  discovery: Pick<DiscoveryStore, 'loadTargets'>,
   logger: Pick<Logger, 'debug'>,
 ) {
   let tagNames: string[] = [];
 
+  const discoveredTargets = async (): Promise<DiscoveredPollTarget[]> => {
+    const json = await discovery.loadTargets();
+    if (json === null) return [];
+    const parsed = discoveredPollTargetsSchema.safeParse(JSON.parse(json));
+    if (parsed.success) return parsed.data;
+    logger.debug({ issues: parsed.error.issues.slice(0, 3) }, 'discovered targets in Redis not understood');
+    return [];
+  };
+
   const create = () => {
-    const current = settings();
-    tagNames = [...new Set(current.serversToMonitor.servers.flatMap((s) => Object.keys(s.serverTags)))];
+    tagNames = customTagNames(settings());
     if (registry.getSingleMetric(NAME)) registry.removeSingleMetric(NAME);
     new Gauge({
       name: NAME,
@@ -44,24 +86,27 @@ export function registerSessionGauge(
       async collect() {
         this.reset();
         // Without Redis the gauge is left empty for this scrape; Redis going away is logged elsewhere.
-        const latest = await counts.all().catch((error: unknown) => {
+        const read = await Promise.all([counts.all(), discoveredTargets()]).catch((error: unknown) => {
           logger.debug({ err: error }, 'session counts not read for the session gauge');
           return undefined;
         });
-        if (!latest) return;
-        const config = settings();
-        for (const target of listPollTargets(config)) {
-          const count = latest.get(schedulerIdFor(target));
-          const server = config.serversToMonitor.servers.find((s) => s.serverName === target.serverName);
-          if (count === undefined || !server) continue;
+        if (!read) return;
+        const [latest, discovered] = read;
+        const configured = configuredTargets(settings());
+        const seen = new Set<string>();
+        for (const target of [...configured, ...discovered]) {
+          const id = schedulerIdFor(target);
+          const count = latest.get(id);
+          if (count === undefined || seen.has(id)) continue;
+          seen.add(id);
           const labels: Record<string, string> = {
-            host: server.hostName,
-            server_name: server.serverName,
-            server_description: server.serverDescription,
+            host: target.hostName,
+            server_name: target.serverName,
+            server_description: target.serverDescription,
             user_session_virtual_proxy: target.virtualProxy,
-            user_session_host: server.userSessions.host,
+            user_session_host: target.qpsHost,
           };
-          for (const tag of tagNames) labels[labelName(tag)] = server.serverTags[tag] ?? '';
+          for (const tag of tagNames) labels[labelName(tag)] = target.serverTags[tag] ?? '';
           this.set(labels, count);
         }
       },
@@ -72,10 +117,7 @@ export function registerSessionGauge(
   return {
     /** Call after a config change: the labels follow the custom tags of the new config. */
     refresh() {
-      const next = [
-        ...new Set(settings().serversToMonitor.servers.flatMap((s) => Object.keys(s.serverTags))),
-      ];
-      if (next.join('\u0000') !== tagNames.join('\u0000')) create();
+      if (customTagNames(settings()).join('\u0000') !== tagNames.join('\u0000')) create();
     },
   };
 }

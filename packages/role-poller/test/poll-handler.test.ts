@@ -178,6 +178,35 @@ describe('the poll handler', () => {
     expect(await metric('qsm_sessions_polled_total')).toBe(3);
   });
 
+  it('polls a discovered target that no servers[] entry lists, tagged as its job says', async () => {
+    const dueAt = Date.now();
+    const identity = {
+      serverDescription: '',
+      hostName: 'localhost',
+      serverTags: { env: 'prod' },
+      qpsHost: sim.qpsHost('sense1'),
+      node: 'rim1',
+      sessionInactivityTimeoutMinutes: 45,
+    };
+    const job = scheduledJob('/hdr', dueAt);
+    const discovered = { ...job, data: { ...job.data, serverName: 'rim1', discovered: identity } };
+    expect(await handler()(discovered)).toMatchObject({ outcome: 'ok', sessions: 3 });
+    const id = resultJobId({ serverName: 'rim1', virtualProxy: '/hdr' }, dueAt);
+    const q = openQueue({ connection: redis, prefix }, QUEUE.influx);
+    const result = (await q.getJob(id))?.data;
+    await q.close();
+    expect(result).toMatchObject({
+      kind: 'sessions',
+      serverName: 'rim1',
+      serverDescription: '',
+      hostName: 'localhost',
+      serverTags: { env: 'prod' },
+      qpsHost: sim.qpsHost('sense1'),
+      virtualProxy: '/hdr',
+      sessionInactivityTimeoutMinutes: 45,
+    });
+  });
+
   it('releases the lock after a poll and records the session count for the gauge', async () => {
     const lock = createPollLock(redis, prefix);
     await handler({ lock })(scheduledJob('/hdr', Date.now() - 1));
