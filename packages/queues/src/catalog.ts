@@ -8,8 +8,9 @@ import {
 } from '@qsm/model';
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
+import { type DiscoveryJobData, discoveryJobSchema } from './discovery-jobs.js';
 import { PermanentJobError } from './job-errors.js';
-import { pollJobOptions, sinkJobOptions } from './job-options.js';
+import { discoveryJobOptions, pollJobOptions, sinkJobOptions } from './job-options.js';
 import { type PollJobData, pollJobSchema } from './poll-jobs.js';
 
 /*
@@ -25,17 +26,20 @@ export const QUEUE = {
   influx: 'sink-influx',
   /** Poll results on their way to the MQTT broker. */
   mqtt: 'sink-mqtt',
+  /** Reads of the Qlik repository that find the virtual proxies to poll (when discovery is on). */
+  discovery: 'discovery',
 } as const;
 
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
-export const ALL_QUEUES: readonly QueueName[] = [QUEUE.poll, QUEUE.influx, QUEUE.mqtt];
+export const ALL_QUEUES: readonly QueueName[] = [QUEUE.poll, QUEUE.influx, QUEUE.mqtt, QUEUE.discovery];
 
 /** What each queue's jobs carry. */
 export interface QueueJobs {
   [QUEUE.poll]: PollJobData;
   [QUEUE.influx]: InfluxQueueJob;
   [QUEUE.mqtt]: MqttSinkJob;
+  [QUEUE.discovery]: DiscoveryJobData;
 }
 
 interface CatalogEntry {
@@ -52,6 +56,7 @@ export const JOB_CATALOG = {
     options: sinkJobOptions,
   },
   [QUEUE.mqtt]: { schema: mqttSinkJobSchema, options: sinkJobOptions },
+  [QUEUE.discovery]: { schema: discoveryJobSchema, options: discoveryJobOptions },
 } as const satisfies Record<QueueName, CatalogEntry>;
 
 /** One job for a sink queue, with the id that keeps a retried poll from adding it twice. */

@@ -1,6 +1,7 @@
 export type { Job, Queue, Worker } from 'bullmq';
 export * from './catalog.js';
 export * from './completed-jobs.js';
+export * from './discovery-jobs.js';
 export * from './expired-jobs.js';
 export * from './job-errors.js';
 export * from './job-options.js';

@@ -31,6 +31,16 @@ export const sinkJobOptions = {
   removeOnFail: KEEP_FAILED_RESULTS,
 } as const satisfies JobsOptions;
 
+/**
+ * A read of the Qlik repository is tried once: the next interval reads again, and a failed read keeps the
+ * last good one in force. Failed reads stay long enough to be looked at in Bull Board.
+ */
+export const discoveryJobOptions = {
+  attempts: 1,
+  removeOnComplete: { age: 24 * 3600, count: 100 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 500 },
+} as const satisfies JobsOptions;
+
 export interface SinkBackoff {
   /** First retry delay. */
   baseMs: number;

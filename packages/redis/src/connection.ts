@@ -179,3 +179,27 @@ export async function waitForRedis(
 export function duplicateConnection(connection: RedisConnection): RedisConnection {
   return connection instanceof Cluster ? connection.duplicate() : connection.duplicate();
 }
+
+/** Options that make a connection wait for Redis instead of failing fast: BullMQ workers require this. */
+const WAITING_OPTIONS = { maxRetriesPerRequest: null, commandTimeout: undefined } satisfies RedisOptions;
+
+/**
+ * A connection that BullMQ workers accept, for a role that otherwise only produces (the scheduler, which
+ * also runs the discovery worker): `connection` itself when it already waits for reconnects, else a
+ * duplicate that does. The caller closes a duplicate (`owned`) when it is done.
+ */
+export function workerConnectionFrom(connection: RedisConnection): {
+  connection: RedisConnection;
+  owned: boolean;
+} {
+  if (connection instanceof Cluster) {
+    const redisOptions = connection.options.redisOptions ?? {};
+    if (redisOptions.maxRetriesPerRequest === null) return { connection, owned: false };
+    return {
+      connection: connection.duplicate(undefined, { redisOptions: { ...redisOptions, ...WAITING_OPTIONS } }),
+      owned: true,
+    };
+  }
+  if (connection.options.maxRetriesPerRequest === null) return { connection, owned: false };
+  return { connection: connection.duplicate(WAITING_OPTIONS), owned: true };
+}

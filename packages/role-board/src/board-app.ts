@@ -19,6 +19,8 @@ const DESCRIPTIONS: Record<QueueName, string> = {
   'sink-influx':
     'Poll results and poll errors on their way to InfluxDB: one job per poll, or one per group of polls that finished together',
   'sink-mqtt': 'Poll results on their way to the MQTT broker',
+  discovery:
+    'Reads of the Qlik repository that find the virtual proxies to poll (DISCOVERY_ENABLE); a failed read shows its error here',
 };
 
 /**

@@ -1,4 +1,4 @@
-import { listPollTargets, type Settings } from '@qsm/config';
+import type { Settings } from '@qsm/config';
 import type { Logger } from '@qsm/logging';
 import {
   applySchedulerPlan,
@@ -10,6 +10,7 @@ import {
   type Queue,
   type SchedulerPlan,
 } from '@qsm/queues';
+import type { PollTargetSource } from './poll-targets.js';
 
 /** Reasons to reconcile that are checks: the config did not change, so finding work to do is news. */
 const CHECKS = new Set(['redis reconnected', 'periodic check']);
@@ -19,6 +20,8 @@ export interface ReconcileDeps {
   logger: Pick<Logger, 'debug' | 'info' | 'warn'>;
   /** SCHEDULE_SPREAD_MS. */
   spreadMs: number;
+  /** What to poll: the config's targets, and with discovery those found in the repository. */
+  targets: PollTargetSource;
 }
 
 /**
@@ -33,7 +36,7 @@ export async function reconcileSchedulers(
 ): Promise<SchedulerPlan> {
   const { pollQueue, logger } = deps;
   const desired = desiredSchedulers(
-    listPollTargets(settings),
+    await deps.targets(settings),
     settings.userSessions.pollingInterval,
     deps.spreadMs,
   );

@@ -13,6 +13,7 @@ import {
 } from '@qsm/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { configuredTargets } from '../src/poll-targets.js';
 import { createReconciler, describeReconcileState, reconcileSchedulers } from '../src/reconciler.js';
 
 const prefix = uniqueName('reconciler');
@@ -129,7 +130,7 @@ describe('one reconcile against Redis', () => {
   it('adds the schedulers of the config and says so', async () => {
     const pollQueue = open('start');
     const plan = await reconcileSchedulers(
-      { pollQueue, logger: logs.logger, spreadMs: 0 },
+      { pollQueue, logger: logs.logger, spreadMs: 0, targets: configuredTargets },
       settings,
       'start',
     );
@@ -143,7 +144,7 @@ describe('one reconcile against Redis', () => {
 
   it('says nothing above debug when a check finds everything in place', async () => {
     const pollQueue = open('quiet');
-    const deps = { pollQueue, logger: logs.logger, spreadMs: 0 };
+    const deps = { pollQueue, logger: logs.logger, spreadMs: 0, targets: configuredTargets };
     await reconcileSchedulers(deps, settings, 'start');
     logs.clear();
     const plan = await reconcileSchedulers(deps, settings, 'periodic check');
@@ -155,7 +156,7 @@ describe('one reconcile against Redis', () => {
 
   it('warns when a check finds schedulers missing from Redis, and sets them up again', async () => {
     const pollQueue = open('lost');
-    const deps = { pollQueue, logger: logs.logger, spreadMs: 0 };
+    const deps = { pollQueue, logger: logs.logger, spreadMs: 0, targets: configuredTargets };
     await reconcileSchedulers(deps, settings, 'start');
     await pollQueue.removeJobScheduler('poll|sense1|%2Fhdr');
     logs.clear();
@@ -170,7 +171,7 @@ describe('one reconcile against Redis', () => {
 
   it('logs a config change as a reconcile, not as a loss', async () => {
     const pollQueue = open('changed');
-    const deps = { pollQueue, logger: logs.logger, spreadMs: 0 };
+    const deps = { pollQueue, logger: logs.logger, spreadMs: 0, targets: configuredTargets };
     await reconcileSchedulers(deps, settings, 'start');
     logs.clear();
     const faster = { ...settings, userSessions: { ...settings.userSessions, pollingInterval: 30_000 } };

@@ -1,0 +1,76 @@
+import { listPollTargets, type Settings } from '@qsm/config';
+import type { Logger } from '@qsm/logging';
+import { type DiscoveredPollTarget, type RepositoryTopology, storedTopologySchema } from '@qsm/model';
+import type { SchedulableTarget } from '@qsm/queues';
+import type { DiscoveryStore } from '@qsm/redis';
+import type { DiscoveryMetrics } from './discovery-metrics.js';
+
+/** What the config and the last good read of the repository say to poll. */
+export type PollTargetSource = (settings: Settings) => Promise<SchedulableTarget[]>;
+
+/** The config's targets: what the scheduler polls without discovery. */
+export const configuredTargets: PollTargetSource = async (settings) => listPollTargets(settings);
+
+export interface DiscoveredTargetSourceDeps {
+  store: Pick<DiscoveryStore, 'loadTopology' | 'saveTargets'>;
+  /** The discovered targets that the config does not list yet, and why others were left out. */
+  resolve(
+    settings: Settings,
+    topology: RepositoryTopology,
+  ): { targets: DiscoveredPollTarget[]; notes: string[] };
+  metrics: Pick<DiscoveryMetrics, 'targets'>;
+  logger: Pick<Logger, 'info' | 'warn'>;
+}
+
+/**
+ * The config's targets plus those of the last good read of the repository kept in Redis, which every
+ * scheduler replica reads, so that they all agree and a restart while the repository is down changes
+ * nothing. The discovered targets in force are written back for the pollers' session gauge. Why a
+ * virtual proxy is left out (linked to no node, excluded, ...) is logged once per process.
+ */
+export function createDiscoveredTargetSource(deps: DiscoveredTargetSourceDeps): PollTargetSource {
+  const logged = new Set<string>();
+  return async (settings) => {
+    const configured = listPollTargets(settings);
+    const json = await deps.store.loadTopology();
+    if (json === null) return configured;
+    const stored = storedTopologySchema.safeParse(safeJson(json));
+    if (!stored.success) {
+      deps.logger.warn(
+        { issues: stored.error.issues.slice(0, 3) },
+        'the repository read kept in Redis is not understood: polling the configured targets until the next read',
+      );
+      return configured;
+    }
+    const { targets, notes } = deps.resolve(settings, stored.data.topology);
+    for (const note of notes) {
+      if (logged.has(note)) continue;
+      logged.add(note);
+      deps.logger.info({ repository: stored.data.repository }, `discovery: ${note}`);
+    }
+    await deps.store.saveTargets(JSON.stringify(targets));
+    deps.metrics.targets.set(targets.length);
+    return [...configured, ...targets.map(schedulableTarget)];
+  };
+}
+
+function schedulableTarget(target: DiscoveredPollTarget): SchedulableTarget {
+  const { serverName, virtualProxy, sessionInactivityTimeoutMinutes, ...identity } = target;
+  return {
+    serverName,
+    virtualProxy,
+    // Without undefined fields: the template read back from Redis must compare equal to this one.
+    discovered:
+      sessionInactivityTimeoutMinutes === undefined
+        ? identity
+        : { ...identity, sessionInactivityTimeoutMinutes },
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
