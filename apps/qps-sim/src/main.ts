@@ -6,11 +6,15 @@ import { certificateSetPaths, generateCertificateSet, hasCertificateSet } from '
 import { formatHostPort } from '@qsm/net';
 import { createControlApi } from './control-api.js';
 import { createProxyPopulation } from './population.js';
-import { createQpsServer, type SimulatedServer } from './qps-server.js';
+import { createQpsServer, type SimulatedProxy, type SimulatedServer } from './qps-server.js';
+import { createSimRepository } from './repository.js';
+import { createRepositoryServer } from './repository-server.js';
 import {
   type Fault,
   generateSimConfig,
   loadSimConfigFile,
+  type ProxyConfig,
+  type ProxyDefaults,
   resolveProxy,
   type SimConfig,
 } from './sim-config.js';
@@ -31,6 +35,9 @@ const { values } = parseArgs({
     stamp: { type: 'boolean', default: false },
     'spread-addresses': { type: 'boolean', default: false },
     'port-base': { type: 'string', default: '0' },
+    repository: { type: 'boolean', default: false },
+    'repository-port': { type: 'string', default: '0' },
+    'unlinked-prefixes': { type: 'string' },
     certs: { type: 'string', default: '.dev-certs' },
     'control-host': { type: 'string', default: '127.0.0.1' },
     'control-port': { type: 'string', default: '0' },
@@ -50,6 +57,9 @@ if (values.help) {
   --stamp                      add "Served": <request number> to every session (ordering tests)
   --spread-addresses           server i listens on 127.0.0.(i+1)
   --port-base 0                first port (0: random ports)
+  --repository                 simulate the Qlik repository (QRS) too, on 127.0.0.1
+  --repository-port 0          its port (0: a random one)
+  --unlinked-prefixes /a,/b    virtual proxies the repository knows but no server links
   --certs .dev-certs           root.pem, server.pem, server_key.pem (generated when missing)
   --control-port 0             HTTP control API on 127.0.0.1
 `);
@@ -71,6 +81,8 @@ const config: SimConfig = values.config
         spreadAddresses: values['spread-addresses'],
         portBase: int('port-base', values['port-base']),
         ...(values.prefixes ? { prefixes: values.prefixes.split(',') } : {}),
+        ...(values.repository ? { repositoryPort: int('repository-port', values['repository-port']) } : {}),
+        ...(values['unlinked-prefixes'] ? { unlinkedPrefixes: values['unlinked-prefixes'].split(',') } : {}),
       },
       {
         sessions: int('sessions', values.sessions),
@@ -92,6 +104,13 @@ const tls = {
 };
 
 let globalFault: Fault | undefined;
+const simulatedProxy = (serverName: string, proxy: ProxyConfig): SimulatedProxy => ({
+  population: createProxyPopulation(config.seed, serverName, proxy),
+  latencyMs: proxy.latencyMs,
+  fault: proxy.fault,
+  stamp: values.stamp,
+  stats: { requests: 0, active: 0, maxActive: 0, times: [], xrfkeys: [], abandoned: 0 },
+});
 const servers = config.servers.map((spec) => {
   const simulated: SimulatedServer = {
     name: spec.name,
@@ -102,16 +121,7 @@ const servers = config.servers.map((spec) => {
     proxies: new Map(
       spec.virtualProxies.map((vp) => {
         const proxy = resolveProxy(config, vp);
-        return [
-          proxy.prefix,
-          {
-            population: createProxyPopulation(config.seed, spec.name, proxy),
-            latencyMs: proxy.latencyMs,
-            fault: proxy.fault,
-            stamp: values.stamp,
-            stats: { requests: 0, active: 0, maxActive: 0, times: [], xrfkeys: [], abandoned: 0 },
-          },
-        ];
+        return [proxy.prefix, simulatedProxy(spec.name, proxy)];
       }),
     ),
   };
@@ -131,6 +141,39 @@ await Promise.all(
 const qpsHost = (https: (typeof servers)[number]['https'], listen: string) =>
   formatHostPort(listen, (https.address() as AddressInfo).port);
 
+const serverNamed = (name: string) => servers.find((s) => s.spec.name === name) ?? servers[0]!;
+const repository = createSimRepository(
+  config,
+  servers.map((s) => s.simulated),
+  (name) => (serverNamed(name).https.address() as AddressInfo).port,
+  (name) => serverNamed(name).spec.listen,
+  (server, prefix, population: Partial<ProxyDefaults>) =>
+    simulatedProxy(server.name, { ...config.defaults, ...population, prefix }),
+);
+const repositoryHttps = createRepositoryServer(tls, repository);
+// The port the repository keeps across a stop and a start (a random one is picked on the first start).
+let repositoryPort = config.repository?.port ?? 0;
+const repositoryAddress = config.repository?.listen ?? '127.0.0.1';
+const startRepository = () =>
+  new Promise<void>((resolve, reject) => {
+    if (repositoryHttps.listening) return resolve();
+    repositoryHttps.once('error', reject);
+    repositoryHttps.listen(repositoryPort, repositoryAddress, () => {
+      repositoryHttps.off('error', reject);
+      repositoryPort = (repositoryHttps.address() as AddressInfo).port;
+      resolve();
+    });
+  });
+const stopRepository = () =>
+  new Promise<void>((resolve) => {
+    if (!repositoryHttps.listening) return resolve();
+    repositoryHttps.close(() => resolve());
+    repositoryHttps.closeAllConnections();
+  });
+if (config.repository) await startRepository();
+const repositoryHost = () =>
+  config.repository ? formatHostPort(repositoryAddress, repositoryPort) : undefined;
+
 const step = (count: number) => {
   for (let i = 0; i < count; i++)
     for (const { simulated } of servers)
@@ -144,6 +187,13 @@ const control = createControlApi({
     globalFault = fault;
   },
   step,
+  repository,
+  repositoryListener: {
+    host: repositoryHost,
+    listening: () => repositoryHttps.listening,
+    start: startRepository,
+    stop: stopRepository,
+  },
 });
 await new Promise<void>((resolve) =>
   control.listen(int('control-port', values['control-port']), values['control-host'], resolve),
@@ -159,7 +209,11 @@ process.stdout.write(
       name: spec.name,
       qpsHost: qpsHost(https, spec.listen),
       proxies: spec.virtualProxies.map((vp) => vp.prefix),
+      ...(config.repository
+        ? { nodeName: spec.nodeName ?? spec.name, hostName: spec.hostName ?? spec.listen }
+        : {}),
     })),
+    ...(config.repository ? { repository: repositoryHost() } : {}),
   })}\n`,
 );
 
@@ -169,6 +223,7 @@ const stop = () => {
   stopping = true;
   if (churnTimer) clearInterval(churnTimer);
   control.close();
+  void stopRepository();
   for (const { https } of servers) {
     https.close();
     https.closeAllConnections();

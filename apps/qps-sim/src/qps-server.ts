@@ -4,8 +4,8 @@ import { gzipSync } from 'node:zlib';
 import type { ProxyPopulation } from './population.js';
 import type { Fault } from './sim-config.js';
 
-const XSRF_TEXT = 'XSRF prevention check failed. Possible XSRF discovered.';
-const XRFKEY = /^[0-9A-Za-z]{16}$/;
+export const XSRF_TEXT = 'XSRF prevention check failed. Possible XSRF discovered.';
+export const XRFKEY = /^[0-9A-Za-z]{16}$/;
 const TIMESTAMPS_KEPT = 10_000;
 
 export interface ProxyStats {
@@ -165,13 +165,13 @@ function stamped(proxy: SimulatedProxy): string {
   return JSON.stringify(proxy.population.sessions().map((s) => ({ ...s, Served: proxy.stats.requests })));
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string) {
+export function send(res: ServerResponse, status: number, type: string, body: string) {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 
 /** Sends 8 bytes every `intervalMs`: a connection that is alive but never finishes in time. */
-function trickle(res: ServerResponse, body: string, intervalMs: number) {
+export function trickle(res: ServerResponse, body: string, intervalMs: number) {
   res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   let offset = 0;
   const timer = setInterval(
@@ -253,6 +253,6 @@ function safeDecode(value: string): string {
   }
 }
 
-const LOGIN_PAGE = `<!DOCTYPE html>
+export const LOGIN_PAGE = `<!DOCTYPE html>
 <html><head><title>Qlik Sense</title></head>
 <body><form method="post" action="/internal_forms_authentication/"><input name="username"><input type="password" name="pwd"></form></body></html>`;

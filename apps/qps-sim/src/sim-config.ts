@@ -36,6 +36,16 @@ export const faultSchema = z.object({
 });
 export type Fault = z.output<typeof faultSchema>;
 
+/** The faults the repository can simulate, on both endpoints or on one. */
+export const repositoryFaultSchema = faultSchema.extend({
+  mode: z
+    .enum(['ok', 'status', 'html', 'object', 'truncated', 'slow', 'trickle', 'reset', 'bom'])
+    .default('ok'),
+  /** Only this endpoint fails; the other answers normally. */
+  endpoint: z.enum(['proxyservice', 'virtualproxyconfig']).optional(),
+});
+export type RepositoryFault = z.output<typeof repositoryFaultSchema>;
+
 const proxyDefaults = z.object({
   sessions: z.number().int().min(0).default(10),
   /** Distinct users drawn from; fewer users than sessions gives several sessions per user. */
@@ -50,8 +60,20 @@ const proxyDefaults = z.object({
 });
 
 // Per-proxy overrides: no defaults here, or every proxy would override the file's `defaults`.
+const prefixSchema = z.string().regex(/^\/[^/]*$/, 'must be "/" or "/name"');
+
+/** What the repository says about a virtual proxy besides its prefix. */
+const repositoryFields = {
+  description: z.string().optional(),
+  /** Minutes. */
+  sessionInactivityTimeout: z.number().int().min(1).optional(),
+  /** 0 Ticket, 1 HeaderStatic, 2 HeaderDynamic, 3 SAML, 4 JWT, 5 OIDC. */
+  authenticationMethod: z.number().int().min(0).max(5).optional(),
+};
+
 const proxySchema = z.object({
-  prefix: z.string().regex(/^\/[^/]*$/, 'must be "/" or "/name"'),
+  prefix: prefixSchema,
+  ...repositoryFields,
   sessions: z.number().int().min(0).optional(),
   users: z.number().int().min(1).optional(),
   directories: z.array(z.string()).min(1).optional(),
@@ -66,7 +88,22 @@ const serverSchema = z.object({
   /** Address to listen on: 127.0.0.1, or 127.0.0.2... to give each simulated server its own host. */
   listen: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(0),
+  /** The node's QMC name in the repository (default: `name`). */
+  nodeName: z.string().min(1).optional(),
+  /** The host name the repository reports for the node (default: `listen`). */
+  hostName: z.string().min(1).optional(),
   virtualProxies: z.array(proxySchema).min(1),
+});
+
+/** A virtual proxy the repository knows but no server links. */
+export const repositoryVirtualProxySchema = z.object({ prefix: prefixSchema, ...repositoryFields });
+export type RepositoryVirtualProxyConfig = z.output<typeof repositoryVirtualProxySchema>;
+
+/** The Qlik repository (QRS) look-alike: off unless this section is present. */
+const repositorySchema = z.object({
+  listen: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(0),
+  unlinkedVirtualProxies: z.array(repositoryVirtualProxySchema).default([]),
 });
 
 export const simConfigSchema = z.object({
@@ -75,11 +112,13 @@ export const simConfigSchema = z.object({
   churnIntervalMs: z.number().int().min(0).default(1000),
   defaults: proxyDefaults.default(proxyDefaults.parse({})),
   servers: z.array(serverSchema).min(1),
+  repository: repositorySchema.optional(),
 });
 
 export type SimConfig = z.output<typeof simConfigSchema>;
 export type ProxyDefaults = z.output<typeof proxyDefaults>;
 export type ProxyConfig = ProxyDefaults & { prefix: string };
+export type RepositoryConfig = z.output<typeof repositorySchema>;
 
 export function resolveProxy(
   config: SimConfig,
@@ -103,6 +142,10 @@ export interface GeneratedLayout {
   portBase: number;
   /** Exact prefixes for every server instead of "/", "/vp1", ... */
   prefixes?: string[];
+  /** Simulate the repository on this port (0: a random one); undefined: no repository. */
+  repositoryPort?: number;
+  /** Virtual proxies the repository knows but no server links. */
+  unlinkedPrefixes?: string[];
 }
 
 /** A config from flags: `servers` servers with `proxiesPerServer` virtual proxies each (`/` first, then `/vp1`...). */
@@ -125,5 +168,13 @@ export function generateSimConfig(
         Array.from({ length: layout.proxiesPerServer }, (_, p) => (p === 0 ? '/' : `/vp${p}`))
       ).map((prefix) => ({ prefix })),
     })),
+    ...(layout.repositoryPort === undefined
+      ? {}
+      : {
+          repository: {
+            port: layout.repositoryPort,
+            unlinkedVirtualProxies: (layout.unlinkedPrefixes ?? []).map((prefix) => ({ prefix })),
+          },
+        }),
   });
 }

@@ -33,7 +33,10 @@ export { services } from './services.js';
 export {
   type LookAlikeSession,
   type SimFault,
+  type SimNewVirtualProxy,
   type SimProxyState,
+  type SimRepositoryFault,
+  type SimRepositoryState,
   type SimSessionInput,
   type SimState,
   type Simulator,

@@ -45,6 +45,54 @@ export interface SimProxyState {
   abandoned: number;
 }
 
+/** A fault of the simulated repository, on both endpoints or only on `endpoint`. */
+export interface SimRepositoryFault {
+  mode: 'ok' | 'status' | 'html' | 'object' | 'truncated' | 'slow' | 'trickle' | 'reset' | 'bom';
+  status?: number;
+  delayMs?: number;
+  rate?: number;
+  endpoint?: 'proxyservice' | 'virtualproxyconfig';
+}
+
+export interface SimRepositoryState {
+  /** `host:port`, or null when the simulator runs without a repository. */
+  host: string | null;
+  listening: boolean;
+  requests: number;
+  /** Requests refused with 403 (Xrfkey or X-Qlik-User). */
+  forbidden: number;
+  connections: number;
+  /** Xrfkeys (query parameter) of the most recent requests, `""` when none. */
+  xrfkeys: string[];
+  /** `X-Qlik-User` headers of the most recent requests, null when none. */
+  users: Array<string | null>;
+  fault: SimRepositoryFault | null;
+  nodes: Array<{ id: string; server: string; nodeName: string; hostName: string; restListenPort: number }>;
+  virtualProxies: Array<{
+    id: string;
+    /** The simulator's form: `/`, `/name`. */
+    prefix: string;
+    /** As the repository reports it: `""`, `name`. */
+    qrsPrefix: string;
+    description: string;
+    sessionInactivityTimeout: number;
+    /** Names of the servers that link it. */
+    servers: string[];
+    modifiedDate: string;
+  }>;
+}
+
+/** A virtual proxy added at run time; the population fields default to the simulator's defaults. */
+export interface SimNewVirtualProxy {
+  description?: string;
+  /** Minutes. */
+  sessionInactivityTimeout?: number;
+  authenticationMethod?: number;
+  sessions?: number;
+  users?: number;
+  churnRate?: number;
+}
+
 export interface SimState {
   servers: Array<{
     name: string;
@@ -54,12 +102,16 @@ export interface SimState {
     connections: number;
     proxies: SimProxyState[];
   }>;
+  repository: SimRepositoryState;
 }
 
 export interface Simulator {
   process: RunningProcess;
   control: string;
-  servers: Array<{ name: string; qpsHost: string; proxies: string[] }>;
+  /** As started; with a repository, each server's node name and host name as the repository reports them. */
+  servers: Array<{ name: string; qpsHost: string; proxies: string[]; nodeName?: string; hostName?: string }>;
+  /** The repository's `host:port` (started with `--repository`), else undefined. */
+  repository: string | undefined;
   qpsHost(server: string): string;
   state(): Promise<SimState>;
   proxyState(server: string, prefix: string): Promise<SimProxyState>;
@@ -73,6 +125,20 @@ export interface Simulator {
   setGlobalFault(fault: SimFault | undefined): Promise<void>;
   setLatency(server: string, prefix: string, latencyMs: number): Promise<void>;
   step(count?: number): Promise<void>;
+  /** Prefixes in the simulator's form (`/`, `/name`) throughout. */
+  repositoryState(): Promise<SimRepositoryState>;
+  /** A new repository virtual proxy linked to `servers`, whose QPS then serve it with a new population. */
+  addVirtualProxy(prefix: string, servers: string[], options?: SimNewVirtualProxy): Promise<{ id: string }>;
+  /** From the repository and from every server. */
+  removeVirtualProxy(prefix: string): Promise<void>;
+  /** Links it to exactly `servers` (none: it stays in virtualproxyconfig/full, unlinked). */
+  linkVirtualProxy(prefix: string, servers: string[]): Promise<void>;
+  /** A new prefix for the same virtual proxy (same id, links and sessions); QPS answers 404 on the old one. */
+  renameVirtualProxy(prefix: string, newPrefix: string): Promise<void>;
+  setRepositoryFault(fault: SimRepositoryFault | undefined): Promise<void>;
+  /** Closes the repository's listener: connections are refused until startRepository (same port). */
+  stopRepository(): Promise<void>;
+  startRepository(): Promise<void>;
   stop(): Promise<number | string>;
 }
 
@@ -80,7 +146,7 @@ export interface Simulator {
 export async function startSimulator(certs: CertificateSet, args: string[] = []): Promise<Simulator> {
   const proc = startProcess('qps-sim', process.execPath, [appMain('qps-sim'), '--certs', certs.dir, ...args]);
   const line = await proc.waitForLine((l) => l.startsWith('{"event":"listening"'));
-  const info = JSON.parse(line) as { control: string; servers: Simulator['servers'] };
+  const info = JSON.parse(line) as { control: string; servers: Simulator['servers']; repository?: string };
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${info.control}${path}`, {
       method,
@@ -94,10 +160,12 @@ export async function startSimulator(certs: CertificateSet, args: string[] = [])
   };
   const proxyPath = (server: string, prefix: string) =>
     `/servers/${encodeURIComponent(server)}/proxies/${encodeURIComponent(prefix)}`;
+  const vpPath = (prefix: string) => `/repository/virtual-proxies/${encodeURIComponent(prefix)}`;
   return {
     process: proc,
     control: info.control,
     servers: info.servers,
+    repository: info.repository,
     qpsHost(server) {
       const found = info.servers.find((s) => s.name === server);
       if (!found) throw new Error(`simulator has no server ${server}`);
@@ -123,6 +191,20 @@ export async function startSimulator(certs: CertificateSet, args: string[] = [])
     setLatency: async (server, prefix, latencyMs) =>
       void (await call('PUT', `${proxyPath(server, prefix)}/latency`, { latencyMs })),
     step: async (count = 1) => void (await call('POST', `/step?count=${count}`)),
+    repositoryState: async () => (await call('GET', '/repository')) as unknown as SimRepositoryState,
+    addVirtualProxy: async (prefix, servers, options = {}) =>
+      (await call('POST', '/repository/virtual-proxies', { ...options, prefix, servers })) as { id: string },
+    removeVirtualProxy: async (prefix) => void (await call('DELETE', vpPath(prefix))),
+    linkVirtualProxy: async (prefix, servers) =>
+      void (await call('PUT', `${vpPath(prefix)}/links`, { servers })),
+    renameVirtualProxy: async (prefix, newPrefix) =>
+      void (await call('PUT', `${vpPath(prefix)}/prefix`, { prefix: newPrefix })),
+    setRepositoryFault: async (fault) =>
+      void (fault
+        ? await call('PUT', '/repository/fault', fault)
+        : await call('DELETE', '/repository/fault')),
+    stopRepository: async () => void (await call('POST', '/repository/stop')),
+    startRepository: async () => void (await call('POST', '/repository/start')),
     stop: () => proc.stop(),
   };
 }
