@@ -1,6 +1,14 @@
 export { checkCertificateFiles, resolveCertificateFile } from './certificates.js';
 export { ConfigError, type ConfigProblem, formatProblem } from './config-error.js';
 export { configFilePath } from './config-file-path.js';
+export {
+  type DiscoveryEnv,
+  type DiscoverySettings,
+  discoveryEnvSchema,
+  type HostOverride,
+  QRS_DEFAULT_PORT,
+  readDiscoverySettings,
+} from './discovery.js';
 export * from './environment.js';
 export { hostWithoutPort, isTemplatePlaceholder, parseHostPort } from './host-port.js';
 export {

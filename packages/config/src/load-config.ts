@@ -21,6 +21,7 @@ import { checkCertificateFiles, resolveCertificateFile } from './certificates.js
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { hostWithoutPort, isTemplatePlaceholder } from './host-port.js';
 import type {
+  AppNamesSettings,
   CertificateSettings,
   ErrorTrackingSettings,
   InfluxSettings,
@@ -111,6 +112,7 @@ export function validateConfig(data: unknown, configFile: string, options: LoadO
   const influxdbConfig = readInflux(root.influxdbConfig, problems);
   const mqttConfig = readMqtt(root.mqttConfig, problems, warnings);
   const errorTracking = readErrorTracking(root.errorTracking, problems);
+  const appNames = readAppNames(root.appNames);
 
   if (servers) warnings.push(...placeholderWarnings(servers.servers));
   if (userSessions.enableSessionExtract && servers && servers.servers.length === 0) {
@@ -127,6 +129,7 @@ export function validateConfig(data: unknown, configFile: string, options: LoadO
   return {
     settings: {
       configFile,
+      ...(appNames ? { appNames } : {}),
       userSessions,
       serversToMonitor: servers,
       cert,
@@ -384,6 +387,17 @@ function readPrometheus(raw: unknown, problems: ConfigProblem[]): PrometheusSett
   const prom = check(prometheusSchema, raw, where, problems);
   if (!prom) return { enable: false };
   return { enable: true, host: prom.host || '0.0.0.0', port: prom.port };
+}
+
+/**
+ * Only `hostIP` is read, and leniently: Butler SOS's app-name extraction is not this product's business, so
+ * a value that is not a host name is checked where it is used (discovery), not here.
+ */
+function readAppNames(raw: unknown): AppNamesSettings | undefined {
+  if (!isRecord(raw)) return undefined;
+  const hostIP = raw.hostIP;
+  if (typeof hostIP !== 'string' || hostIP.trim() === '' || isTemplatePlaceholder(hostIP)) return undefined;
+  return { hostIP: hostIP.trim() };
 }
 
 function readErrorTracking(raw: unknown, problems: ConfigProblem[]): ErrorTrackingSettings {

@@ -93,9 +93,17 @@ export interface ErrorTrackingSettings {
   measurementName: string;
 }
 
+/** `Butler-SOS.appNames`: Butler SOS reads app names from the repository there (port 4242). */
+export interface AppNamesSettings {
+  /** The repository's host as written, without a port; absent when unset or still a template placeholder. */
+  hostIP?: string;
+}
+
 export interface Settings {
   /** Absolute path of the file these settings came from. */
   configFile: string;
+  /** Only its repository host is read: discovery reads the same repository by default. */
+  appNames?: AppNamesSettings;
   userSessions: UserSessionsSettings;
   serversToMonitor: {
     rejectUnauthorized: boolean;

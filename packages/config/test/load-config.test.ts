@@ -153,6 +153,14 @@ describe("Butler SOS's own production template", () => {
     );
   });
 
+  it('reads the repository host of appNames (hostIP) once it is filled in, for discovery', () => {
+    expect(loadConfigFile(TEMPLATE).settings.appNames).toBeUndefined();
+    const filled = filledTemplate().replace('hostIP: <IP or FQDN>', 'hostIP: qrs.lab');
+    expect(parseConfig(filled, '/opt/butler-sos/config/production.yaml').settings.appNames).toEqual({
+      hostIP: 'qrs.lab',
+    });
+  });
+
   it('still refuses a host name that is wrong rather than unfilled', () => {
     const broken = filledTemplate().replace('sense1.lab:4243', 'sense 1.lab:4243');
     expect(() => parseConfig(broken, '/opt/butler-sos/config/production.yaml')).toThrow(
