@@ -1,0 +1,34 @@
+import { listPollTargets, type PollTarget, type Settings } from '@qsm/config';
+import type { DiscoveredPollTarget } from '@qsm/model';
+import { sameVirtualProxy } from './virtual-proxy-path.js';
+
+/**
+ * A target to schedule. A configured one is looked up in the config by the poller at each poll (so a
+ * reloaded file applies at once); a discovered one carries its identity, since no `servers[]` entry (or no
+ * listed virtual proxy) describes it.
+ */
+export type MonitoredPollTarget =
+  | (PollTarget & { source: 'config' })
+  | (PollTarget & { source: 'repository'; discovered: DiscoveredPollTarget });
+
+/** The configured targets (`listPollTargets`, in config order), then the discovered ones not among them. */
+export function listAllPollTargets(
+  settings: Settings,
+  discovered: DiscoveredPollTarget[],
+): MonitoredPollTarget[] {
+  const configured = listPollTargets(settings);
+  const all: MonitoredPollTarget[] = configured.map((t) => ({ ...t, source: 'config' }));
+  for (const target of discovered) {
+    const known = all.some(
+      (t) => t.serverName === target.serverName && sameVirtualProxy(t.virtualProxy, target.virtualProxy),
+    );
+    if (!known)
+      all.push({
+        serverName: target.serverName,
+        virtualProxy: target.virtualProxy,
+        source: 'repository',
+        discovered: target,
+      });
+  }
+  return all;
+}
