@@ -1,8 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, tempDir, testCertificates } from '@qsm/testkit';
+import { tempDir, testCertificates } from '@qsm/testkit';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
@@ -16,7 +15,6 @@ import {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TEMPLATE = path.join(here, 'fixtures', 'butler-sos-production_template.yaml');
-const CLI = path.join(here, '..', 'dist', 'cli.js');
 
 /** Butler SOS's template with its <placeholders> filled in, as a user would. */
 function filledTemplate(): string {
@@ -536,64 +534,6 @@ describe('certificate files', () => {
     writeFileSync(file, stringify(baseConfig()));
     expect(() => loadConfigFile(file, { checkCertificates: true })).toThrow(
       `Butler-SOS.cert.clientCert: cannot read ${path.join(dir, 'c', 'client.pem')} (ENOENT)`,
-    );
-  });
-});
-
-describe('validate-config', () => {
-  it('prints ok and a summary for a good file', async () => {
-    const dir = tempDir('cli');
-    const file = path.join(dir, 'production.yaml');
-    writeFileSync(file, filledTemplate());
-    const out = execFileSync(process.execPath, [CLI, file, '--no-certificates'], { encoding: 'utf8' });
-    expect(out.split('\n')[0]).toBe('ok');
-    expect(out).toContain('sense1: sense1.lab:4243 / /hdr /sales');
-    expect(out).toContain('influxdb: v3 at influxdb.mycompany.com:8086, database mydatabase');
-  });
-
-  it('with --probe, names every host it cannot reach, by its config path', async () => {
-    const config = baseConfig();
-    const closed = await freePort();
-    config['Butler-SOS'].serversToMonitor.servers[0]!.userSessions.host = `127.0.0.1:${closed}`;
-    config['Butler-SOS'].serversToMonitor.servers[1]!.userSessions.host = 'no-such-host.invalid:4243';
-    const file = path.join(tempDir('probe'), 'config.yaml');
-    writeFileSync(file, stringify(config));
-    const result = spawnSync(process.execPath, [CLI, file, '--no-certificates', '--probe'], {
-      encoding: 'utf8',
-    });
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain(
-      `Butler-SOS.serversToMonitor.servers[0].userSessions.host: QPS of sense1: nothing listens on 127.0.0.1:${closed} (connection refused)`,
-    );
-    expect(result.stderr).toContain(
-      'Butler-SOS.serversToMonitor.servers[1].userSessions.host: QPS of sense2: host name no-such-host.invalid not found',
-    );
-    expect(result.stderr).toContain(
-      'Butler-SOS.influxdbConfig.host: InfluxDB: host name influx.lab not found',
-    );
-    expect(result.stderr).toContain(
-      'Butler-SOS.mqttConfig.brokerHost: the MQTT broker: host name mqtt.lab not found',
-    );
-  });
-
-  it('lists the problems and exits non-zero for a bad file', () => {
-    const result = spawnSync(process.execPath, [CLI, TEMPLATE], { encoding: 'utf8' });
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('Butler-SOS.cert.clientCertKey: cannot read');
-    expect(result.stdout).not.toContain('ok');
-  });
-
-  it("accepts Butler SOS's raw template without certificates, and its probe names the placeholder hosts", () => {
-    const loaded = spawnSync(process.execPath, [CLI, TEMPLATE, '--no-certificates'], { encoding: 'utf8' });
-    expect(loaded.status).toBe(0);
-    expect(loaded.stdout).toMatch(/^ok\n/);
-    expect(loaded.stdout).toContain('"<server1.my.domain>:4243" is a placeholder');
-    const probed = spawnSync(process.execPath, [CLI, TEMPLATE, '--no-certificates', '--probe'], {
-      encoding: 'utf8',
-    });
-    expect(probed.status).toBe(1);
-    expect(probed.stderr).toContain(
-      'Butler-SOS.serversToMonitor.servers[0].userSessions.host: QPS of <server1>: <server1.my.domain>:4243 is not a host name',
     );
   });
 });

@@ -350,7 +350,7 @@ describe('demo profile', () => {
     copyFileSync(path.join(infraDir, 'config', 'demo.yaml'), path.join(dir, 'config.yaml'));
     const result = spawnSync(
       process.execPath,
-      [path.join(repoRoot, 'packages/config/dist/cli.js'), path.join(dir, 'config.yaml')],
+      [path.join(repoRoot, 'apps/validate-config/dist/main.js'), path.join(dir, 'config.yaml')],
       { encoding: 'utf8' },
     );
     expect(result.stdout + result.stderr).toMatch(/^ok$/m);

@@ -22,7 +22,7 @@ import { stringify } from 'yaml';
 import { scenario } from './support/report.js';
 
 const prefix = uniqueName('rel_configs');
-const CLI = path.join(repoRoot, 'packages/config/dist/cli.js');
+const CLI = path.join(repoRoot, 'apps/validate-config/dist/main.js');
 
 afterAll(async () => {
   await stopAll();

@@ -1,8 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError } from './config-error.js';
-import { loadConfigFile } from './load-config.js';
-import { probeHosts } from './probe-hosts.js';
-import { summarizeSettings } from './summary.js';
+import { ConfigError, loadConfigFile, probeHosts, summarizeSettings } from '@qsm/config';
 
 /** `validate-config <file>`: prints "ok" and a summary, or every problem; exits 1 when there is one. */
 const args = process.argv.slice(2).filter((a) => a !== '--');
