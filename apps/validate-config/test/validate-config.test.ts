@@ -1,8 +1,17 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, repoRoot, tempDir } from '@qsm/testkit';
-import { describe, expect, it } from 'vitest';
+import type { CertificateSet } from '@qsm/dev-certs';
+import {
+  freePort,
+  repoRoot,
+  type Simulator,
+  startSimulator,
+  tempDir,
+  testCertificates,
+  writeButlerConfig,
+} from '@qsm/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CLI = path.join(repoRoot, 'apps/validate-config/dist/main.js');
 const TEMPLATE = path.join(repoRoot, 'packages/config/test/fixtures/butler-sos-production_template.yaml');
@@ -73,6 +82,114 @@ describe('validate-config', () => {
     expect(probed.status).toBe(1);
     expect(probed.stderr).toContain(
       'Butler-SOS.serversToMonitor.servers[0].userSessions.host: QPS of <server1>: <server1.my.domain>:4243 is not a host name',
+    );
+  });
+});
+
+describe('validate-config --discover', () => {
+  let certs: CertificateSet;
+  let sim: Simulator;
+  let file: string;
+
+  beforeAll(async () => {
+    certs = await testCertificates('validate-config-discover');
+    sim = await startSimulator(certs, [
+      '--servers',
+      '2',
+      '--prefixes',
+      '/,/hdr',
+      '--sessions',
+      '1',
+      '--churn',
+      '0',
+      '--repository',
+      '--unlinked-prefixes',
+      '/spare',
+    ]);
+    const [first] = sim.servers;
+    // The first node is listed with a virtual proxy the repository no longer has; the second is not listed.
+    file = writeButlerConfig(tempDir('discover'), {
+      certs,
+      servers: [{ serverName: first!.name, qpsHost: first!.qpsHost, virtualProxies: ['/', '/gone'] }],
+    });
+  });
+
+  afterAll(async () => {
+    await sim?.stop();
+  });
+
+  const run = (env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, [CLI, file, '--discover'], {
+      encoding: 'utf8',
+      // No REDIS_URL: the command must not need Redis.
+      env: { PATH: process.env.PATH, QRS_HOST: sim.repository, ...env },
+    });
+
+  it('prints per node the virtualProxies to paste, with what they add to and remove from the file', () => {
+    const result = run();
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const [first, second] = sim.servers;
+    const out = result.stdout;
+    expect(out).toMatch(/^ok\n/);
+    expect(out).toContain(
+      `discovery: the Qlik repository at ${sim.repository} has 2 proxy nodes, 1 unlinked virtual proxy`,
+    );
+    expect(out).toContain(
+      [
+        `node ${first!.nodeName} (${first!.hostName}), QPS ${first!.qpsHost}: servers[0] (${first!.name})`,
+        '  virtualProxies:',
+        '    - virtualProxy: /',
+        '    - virtualProxy: /hdr',
+        '  added: /hdr',
+        '  removed: /gone',
+      ].join('\n'),
+    );
+    expect(out).toContain(
+      [
+        `node ${second!.nodeName} (${second!.hostName}), QPS ${second!.qpsHost}: in no servers[] entry`,
+        '  virtualProxies:',
+        '    - virtualProxy: /',
+        '    - virtualProxy: /hdr',
+        '  added: / /hdr',
+        '  removed: -',
+      ].join('\n'),
+    );
+    expect(out).toContain('note: virtual proxy /spare');
+  });
+
+  it('follows a virtual proxy renamed in the repository: one removal, one addition', async () => {
+    await sim.renameVirtualProxy('/hdr', '/header');
+    try {
+      const out = run().stdout;
+      expect(out).toContain('    - virtualProxy: /header\n  added: /header\n  removed: /gone\n');
+    } finally {
+      await sim.renameVirtualProxy('/header', '/hdr');
+    }
+  });
+
+  it('exits non-zero, naming the repository, when it cannot be read', async () => {
+    await sim.stopRepository();
+    try {
+      const result = run({ QRS_TIMEOUT_MS: '2000' });
+      expect(result.status).toBe(1);
+      expect(result.stdout).toBe('');
+      // Both lists are read at once: either refusal may come first.
+      expect(result.stderr).toContain(`env.QRS_HOST: Qlik repository https://${sim.repository}/qrs/`);
+      expect(result.stderr).toContain('/full: connection refused (ECONNREFUSED)');
+    } finally {
+      await sim.startRepository();
+    }
+  });
+
+  it('says what is missing when no repository host is known', () => {
+    const result = spawnSync(process.execPath, [CLI, file, '--discover'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      'env.QRS_HOST: required with DISCOVERY_ENABLE=true unless Butler-SOS.appNames.hostIP is set',
     );
   });
 });

@@ -9,7 +9,12 @@ import {
 } from '@qsm/config';
 import type { RepositoryProxyNode, RepositoryTopology } from '@qsm/model';
 import { describe, expect, it } from 'vitest';
-import { listAllPollTargets, proposeVirtualProxies, resolveDiscoveredTargets } from './index.js';
+import {
+  formatProposals,
+  listAllPollTargets,
+  proposeVirtualProxies,
+  resolveDiscoveredTargets,
+} from './index.js';
 
 /** The site of the reference example: a central node with the default and a SAML proxy, one rim node. */
 const central: RepositoryProxyNode = {
@@ -406,5 +411,32 @@ describe('virtualProxies proposals', () => {
       'excluded-prefix Central/',
       'excluded-node rim1',
     ]);
+  });
+
+  it('print as YAML to paste per node, with the changes and what was left out', () => {
+    const settings = configWith([
+      { serverName: 'sense1', qpsHost: 'sense1.corp.example:4243', virtualProxies: ['/fin', '/'] },
+    ]);
+    const proposals = proposeVirtualProxies(settings, site, discoveryOf(settings));
+    expect(formatProposals('sense1.corp.example:4242', site, proposals)).toBe(
+      [
+        'discovery: the Qlik repository at sense1.corp.example:4242 has 2 proxy nodes, 1 unlinked virtual proxy',
+        '',
+        'node Central (sense1.corp.example), QPS sense1.corp.example:4243: servers[0] (sense1)',
+        '  virtualProxies:',
+        '    - virtualProxy: /',
+        '    - virtualProxy: /finance',
+        '  added: /finance',
+        '  removed: /fin',
+        '',
+        'node rim1 (sense2.corp.example), QPS sense2.corp.example:4243: in no servers[] entry',
+        '  virtualProxies:',
+        '    - virtualProxy: /finance',
+        '  added: /finance',
+        '  removed: -',
+        '',
+        'note: virtual proxy /old (Retired) is linked to no proxy node',
+      ].join('\n'),
+    );
   });
 });

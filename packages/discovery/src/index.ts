@@ -1,3 +1,4 @@
+export { formatProposals } from './format-proposals.js';
 export { listAllPollTargets, type MonitoredPollTarget } from './list-all-poll-targets.js';
 export type { DiscoveryNote, DiscoveryNoteReason } from './notes.js';
 export {
