@@ -156,7 +156,7 @@ describe('discovery settings', () => {
       ),
     ).toEqual([
       'env.DISCOVERY_ENABLE: must be true or false',
-      'env.DISCOVERY_INTERVAL_MS: must be >= 10000 (got 500)',
+      'env.DISCOVERY_INTERVAL_MS: must be >= 1000 (got 500)',
       'env.QRS_HOST: "qrs.lab:99999" has an invalid port "99999"',
       'env.QRS_USER: must be DIRECTORY\\userid (e.g. INTERNAL\\sa_api)',
       'env.DISCOVERY_EXCLUDE_PREFIXES: "hdr" must be "/" or start with "/" (write "/hdr")',

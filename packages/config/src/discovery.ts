@@ -133,7 +133,7 @@ const qrsUser = z
 export const discoveryEnvSchema = z.object({
   /** Read the proxy nodes and virtual proxies from the Qlik repository and poll them too. */
   DISCOVERY_ENABLE: bool.default(false),
-  DISCOVERY_INTERVAL_MS: int(10_000).default(600_000),
+  DISCOVERY_INTERVAL_MS: int(1000).default(600_000),
   /** `host` or `host:port` (4242 by default). Unset: `Butler-SOS.appNames.hostIP`. */
   QRS_HOST: qrsHost.optional(),
   QRS_USER: qrsUser.default({ userDirectory: 'INTERNAL', userId: 'sa_api' }),
