@@ -1,10 +1,16 @@
 #!/usr/bin/env node
-import { influxSinkEnvSchema, mqttSinkEnvSchema, pollerEnvSchema, schedulerEnvSchema } from '@qsm/config';
+import {
+  discoveryEnvSchema,
+  influxSinkEnvSchema,
+  mqttSinkEnvSchema,
+  pollerEnvSchema,
+  schedulerEnvSchema,
+} from '@qsm/config';
 import { runApp } from '@qsm/host';
 import { startInfluxSink } from '@qsm/role-influx-sink';
 import { startMqttSink } from '@qsm/role-mqtt-sink';
 import { startPoller } from '@qsm/role-poller';
-import { startScheduler } from '@qsm/role-scheduler';
+import { discoverySetupFrom, startScheduler } from '@qsm/role-scheduler';
 
 /** Scheduler, poller and the enabled sinks in one process: the same roles the separate apps run. */
 await runApp({
@@ -16,11 +22,12 @@ await runApp({
   env: pollerEnvSchema
     .extend(influxSinkEnvSchema.shape)
     .extend(mqttSinkEnvSchema.shape)
-    .extend(schedulerEnvSchema.shape),
+    .extend(schedulerEnvSchema.shape)
+    .extend(discoveryEnvSchema.shape),
   start: async (context, env) => {
     const { influxdbConfig, mqttConfig } = context.settings;
     return [
-      await startScheduler(context, env),
+      await startScheduler(context, env, discoverySetupFrom(env)),
       await startPoller(context, env),
       ...(influxdbConfig.enable ? [await startInfluxSink(context, env)] : []),
       ...(mqttConfig.enable ? [await startMqttSink(context, env)] : []),

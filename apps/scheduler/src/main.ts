@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { schedulerEnvSchema } from '@qsm/config';
+import { discoveryEnvSchema, schedulerEnvSchema } from '@qsm/config';
 import { runApp } from '@qsm/host';
-import { startScheduler } from '@qsm/role-scheduler';
+import { discoverySetupFrom, startScheduler } from '@qsm/role-scheduler';
 
 await runApp({
   role: 'scheduler',
@@ -9,6 +9,6 @@ await runApp({
   connection: 'producer',
   config: 'required',
   checkCertificates: false,
-  env: schedulerEnvSchema,
-  start: async (context, env) => [await startScheduler(context, env)],
+  env: schedulerEnvSchema.extend(discoveryEnvSchema.shape),
+  start: async (context, env) => [await startScheduler(context, env, discoverySetupFrom(env))],
 });

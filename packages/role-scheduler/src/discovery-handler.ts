@@ -5,32 +5,15 @@ import {
   type RepositoryTopology,
   type StoredTopology,
 } from '@qsm/model';
+import { isRepositoryError, RepositoryError } from '@qsm/qps';
 import { PermanentJobError } from '@qsm/queues';
 import type { DiscoveryStore } from '@qsm/redis';
 import type { DiscoveryMetrics } from './discovery-metrics.js';
-
-/** Why a read of the repository failed, as the repository client reports it (a QpsError). */
-export interface RepositoryReadError extends Error {
-  category: string;
-  url: string;
-  code?: string | undefined;
-  httpStatus?: number | undefined;
-}
-
-function isRepositoryReadError(error: unknown): error is RepositoryReadError {
-  return (
-    error instanceof Error &&
-    typeof (error as Partial<RepositoryReadError>).category === 'string' &&
-    typeof (error as Partial<RepositoryReadError>).url === 'string'
-  );
-}
 
 export interface DiscoveryHandlerDeps {
   /** The repository's `host:port`. */
   repository: string;
   readTopology(options: { signal?: AbortSignal }): Promise<RepositoryTopology>;
-  /** The request deadline, for the error record. */
-  timeoutMs: number;
   store: Pick<DiscoveryStore, 'saveTopology'>;
   /** Makes the job schedulers match the config and the read just stored. */
   reconcile(reason: string): Promise<unknown>;
@@ -60,9 +43,9 @@ export function createDiscoveryHandler(deps: DiscoveryHandlerDeps) {
   return async function handleDiscovery(signal?: AbortSignal): Promise<DiscoverySummary> {
     let topology: RepositoryTopology;
     try {
-      topology = await deps.readTopology(signal ? { signal } : {});
+      topology = withProxyNodes(await deps.readTopology(signal ? { signal } : {}), deps.repository);
     } catch (error) {
-      if (!isRepositoryReadError(error)) throw error;
+      if (!isRepositoryError(error)) throw error;
       deps.metrics.reads.inc({ outcome: 'failed', category: error.category });
       deps.logger.warn(
         { repository: deps.repository, category: error.category, url: error.url },
@@ -78,7 +61,7 @@ export function createDiscoveryHandler(deps: DiscoveryHandlerDeps) {
         url: error.url,
         ...(error.code ? { code: error.code } : {}),
         ...(error.httpStatus !== undefined ? { httpStatus: error.httpStatus } : {}),
-        ...(error.category === 'timeout' ? { timeoutMs: deps.timeoutMs } : {}),
+        ...(error.timeoutMs !== undefined ? { timeoutMs: error.timeoutMs } : {}),
       });
       throw new PermanentJobError(error.category, error.message);
     }
@@ -99,4 +82,18 @@ export function createDiscoveryHandler(deps: DiscoveryHandlerDeps) {
     await deps.reconcile('discovery');
     return summary;
   };
+}
+
+/**
+ * Every Qlik Sense site has a proxy node (the central one at least). A list without any is what a
+ * repository user without read access to ProxyService gets (security rules filter lists, they do not
+ * refuse them): taken as it is, it would stop every discovered target, so it is a failed read.
+ */
+function withProxyNodes(topology: RepositoryTopology, repository: string): RepositoryTopology {
+  if (topology.nodes.length > 0) return topology;
+  throw new RepositoryError(
+    'invalid_response',
+    'the repository lists no proxy node: does the repository user (QRS_USER) have read access to ProxyService?',
+    { url: `https://${repository}/qrs/proxyservice/full` },
+  );
 }

@@ -21,8 +21,6 @@ export interface SchedulerDiscovery {
   repository: string;
   /** DISCOVERY_INTERVAL_MS. */
   intervalMs: number;
-  /** The request deadline. */
-  timeoutMs: number;
   readTopology(options: { signal?: AbortSignal }): Promise<RepositoryTopology>;
   close(): void;
 }
@@ -79,7 +77,6 @@ export async function startDiscoveryRunner(deps: DiscoveryRunnerDeps): Promise<D
       return createDiscoveryHandler({
         repository: current.repository,
         readTopology: (options) => current.readTopology(options),
-        timeoutMs: current.timeoutMs,
         store: deps.store,
         reconcile: deps.reconcile,
         recordFailure: deps.recordFailure,

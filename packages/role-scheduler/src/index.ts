@@ -1,1 +1,2 @@
-export { type SchedulerRole, startScheduler } from './scheduler.js';
+export { discoverySetupFrom } from './discovery-setup.js';
+export { type DiscoverySetup, type SchedulerRole, startScheduler } from './scheduler.js';

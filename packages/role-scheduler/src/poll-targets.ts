@@ -1,4 +1,5 @@
 import { listPollTargets, type Settings } from '@qsm/config';
+import { listAllPollTargets } from '@qsm/discovery';
 import type { Logger } from '@qsm/logging';
 import { type DiscoveredPollTarget, type RepositoryTopology, storedTopologySchema } from '@qsm/model';
 import type { SchedulableTarget } from '@qsm/queues';
@@ -50,7 +51,11 @@ export function createDiscoveredTargetSource(deps: DiscoveredTargetSourceDeps): 
     }
     await deps.store.saveTargets(JSON.stringify(targets));
     deps.metrics.targets.set(targets.length);
-    return [...configured, ...targets.map(schedulableTarget)];
+    return listAllPollTargets(settings, targets).map((target) =>
+      target.source === 'config'
+        ? { serverName: target.serverName, virtualProxy: target.virtualProxy }
+        : schedulableTarget(target.discovered),
+    );
   };
 }
 

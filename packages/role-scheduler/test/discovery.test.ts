@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { type Settings, validateConfig } from '@qsm/config';
 import type { RepositoryFailure, RepositoryTopology, StoredTopology } from '@qsm/model';
+import { type QpsErrorCategory, RepositoryError } from '@qsm/qps';
 import { PermanentJobError } from '@qsm/queues';
 import { createDiscoveryStore } from '@qsm/redis';
 import { butlerConfig, type CapturedLogs, captureLogs, testCertificates, useTestRedis } from '@qsm/testkit';
@@ -29,10 +30,9 @@ const topology: RepositoryTopology = {
   unlinked: [{ id: 'vp-lab', prefix: 'lab', description: 'Lab' }],
 };
 
-/** A read that failed as the repository client reports it: a category and the URL without its key. */
-function readError(category: string, message: string): Error {
-  return Object.assign(new Error(message), {
-    category,
+/** A read that failed as the repository client reports it. */
+function readError(category: QpsErrorCategory, message: string): RepositoryError {
+  return new RepositoryError(category, message, {
     url: 'https://qrs.corp.example:4242/qrs/proxyservice/full',
     httpStatus: 403,
   });
@@ -60,7 +60,6 @@ function handlerWith(prefix: string, read: () => Promise<RepositoryTopology>) {
   const handle = createDiscoveryHandler({
     repository: 'qrs.corp.example:4242',
     readTopology: read,
-    timeoutMs: 10_000,
     store,
     reconcile: async (reason) => void reconciles.push(reason),
     recordFailure: async (failure) => void failures.push(failure),
@@ -109,17 +108,30 @@ describe('one read of the repository', () => {
         repository: 'qrs.corp.example:4242',
         failedAt: 1_700_000_000_000,
         category: 'http_4xx',
-        message: 'the repository answered 403: is X-Qlik-User allowed?',
+        message:
+          'Qlik repository https://qrs.corp.example:4242/qrs/proxyservice/full: the repository answered 403: is X-Qlik-User allowed?',
         url: 'https://qrs.corp.example:4242/qrs/proxyservice/full',
         httpStatus: 403,
       },
     ]);
     expect(logs.messages('warn')).toEqual([
-      'reading the Qlik repository failed; the virtual proxies found before are still polled: the repository answered 403: is X-Qlik-User allowed?',
+      'reading the Qlik repository failed; the virtual proxies found before are still polled: Qlik repository https://qrs.corp.example:4242/qrs/proxyservice/full: the repository answered 403: is X-Qlik-User allowed?',
     ]);
     expect(await registry.getSingleMetricAsString('qsm_discovery_reads_total')).toContain(
       'qsm_discovery_reads_total{outcome="failed",category="http_4xx"} 1',
     );
+  });
+
+  it('takes a list without any proxy node for a failed read: no real site has none', async () => {
+    const { handle, store, failures } = handlerWith(`${redis.prefix}:empty`, async () => ({
+      nodes: [],
+      unlinked: topology.unlinked,
+    }));
+    const failed = await handle().catch((error: unknown) => error);
+    expect((failed as PermanentJobError).category).toBe('invalid_response');
+    expect((failed as Error).message).toContain('lists no proxy node');
+    expect(await store.loadTopology()).toBeNull();
+    expect(failures).toHaveLength(1);
   });
 
   it('lets an error that is no failed read through (a bug must not look like a down repository)', async () => {
