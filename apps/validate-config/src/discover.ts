@@ -7,10 +7,7 @@ import {
 } from '@qsm/config';
 import { formatProposals, proposeVirtualProxies } from '@qsm/discovery';
 import type { RepositoryTopology } from '@qsm/model';
-import { createRepositoryClient, isRepositoryError } from '@qsm/qps';
-
-/** The repository's lists of a large site fit in this many bytes many times over. */
-const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+import { createDiscoveryRepositoryClient, isRepositoryError } from '@qsm/qps';
 
 /**
  * Reads the Qlik repository once, with the discovery settings of the environment (whether or not
@@ -22,14 +19,7 @@ export async function discover(settings: Settings): Promise<string> {
   const discovery = readDiscoverySettings({ ...env, DISCOVERY_ENABLE: true }, settings);
   if (!discovery) throw new Error('discovery settings are missing although discovery was asked for');
   const { repository } = discovery;
-  const client = createRepositoryClient({
-    cert: discovery.cert,
-    rejectUnauthorized: discovery.rejectUnauthorized,
-    host: repository.address,
-    user: { directory: repository.userDirectory, userId: repository.userId },
-    timeoutMs: repository.timeoutMs,
-    maxResponseBytes: MAX_RESPONSE_BYTES,
-  });
+  const client = createDiscoveryRepositoryClient(discovery);
   let topology: RepositoryTopology;
   try {
     topology = await client.readTopology();

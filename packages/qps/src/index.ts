@@ -13,6 +13,7 @@ export { InvalidSessionListError, parseSessions } from './parse-sessions.js';
 export { createQpsClient, type QpsClient, type QpsClientOptions, type SessionList } from './qps-client.js';
 export { isQpsError, QpsError, type QpsErrorCategory, type QpsErrorDetails } from './qps-error.js';
 export {
+  createDiscoveryRepositoryClient,
   createRepositoryClient,
   DEFAULT_REPOSITORY_PORT,
   type RepositoryClient,

@@ -1,4 +1,4 @@
-import { type CertificateSettings, parseHostPort } from '@qsm/config';
+import { type CertificateSettings, type DiscoverySettings, parseHostPort } from '@qsm/config';
 import type { RepositoryTopology } from '@qsm/model';
 import { type CertificateStore, createCertificateStore } from './certificate-store.js';
 import {
@@ -23,6 +23,9 @@ import { withoutQuery } from './session-url.js';
 import { createXrfkey } from './xrfkey.js';
 
 export const DEFAULT_REPOSITORY_PORT = 4242;
+
+/** The repository's lists of a large site fit many times over; the default cap of QPS answers. */
+const REPOSITORY_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 export interface RepositoryUser {
   directory: string;
@@ -173,4 +176,17 @@ export function createRepositoryClient(options: RepositoryClientOptions): Reposi
       current = undefined;
     },
   };
+}
+
+/** The client discovery reads with: the config's certificates and the QRS_* settings. */
+export function createDiscoveryRepositoryClient(discovery: DiscoverySettings): RepositoryClient {
+  const { repository } = discovery;
+  return createRepositoryClient({
+    cert: discovery.cert,
+    rejectUnauthorized: discovery.rejectUnauthorized,
+    host: repository.address,
+    user: { directory: repository.userDirectory, userId: repository.userId },
+    timeoutMs: repository.timeoutMs,
+    maxResponseBytes: REPOSITORY_MAX_RESPONSE_BYTES,
+  });
 }

@@ -1,10 +1,7 @@
 import { type DiscoveryEnv, readDiscoverySettings } from '@qsm/config';
 import { resolveDiscoveredTargets } from '@qsm/discovery';
-import { createRepositoryClient } from '@qsm/qps';
+import { createDiscoveryRepositoryClient } from '@qsm/qps';
 import type { DiscoverySetup } from './scheduler.js';
-
-/** The repository's answers are capped as QPS answers are (QPS_MAX_RESPONSE_BYTES's default). */
-const REPOSITORY_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 /**
  * Discovery from the environment (DISCOVERY_ENABLE, QRS_HOST, ...), or undefined when it is off. Each
@@ -18,17 +15,9 @@ export function discoverySetupFrom(env: DiscoveryEnv): DiscoverySetup | undefine
     create(settings) {
       const discovery = readDiscoverySettings(env, settings);
       if (!discovery) throw new Error('discovery is off');
-      const { repository } = discovery;
-      const client = createRepositoryClient({
-        cert: discovery.cert,
-        rejectUnauthorized: discovery.rejectUnauthorized,
-        host: repository.address,
-        user: { directory: repository.userDirectory, userId: repository.userId },
-        timeoutMs: repository.timeoutMs,
-        maxResponseBytes: REPOSITORY_MAX_RESPONSE_BYTES,
-      });
+      const client = createDiscoveryRepositoryClient(discovery);
       return {
-        repository: repository.address,
+        repository: discovery.repository.address,
         intervalMs: discovery.intervalMs,
         readTopology: (options) => client.readTopology(options),
         resolve(current, topology) {
