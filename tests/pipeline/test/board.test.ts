@@ -128,7 +128,7 @@ describe('Bull Board', () => {
     });
     const page = await context.newPage();
     await page.goto(`${boardUrl}/`);
-    for (const queue of ['poll', 'sink-influx', 'sink-mqtt']) {
+    for (const queue of ['poll', 'sink-influx', 'sink-mqtt', 'discovery']) {
       await expect
         .poll(() => page.getByText(queue, { exact: true }).count(), { timeout: 15_000 })
         .toBeGreaterThan(0);
