@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { discoveredIdentitySchema } from './repository.js';
 import { type QpsSession, sessionProblem } from './session.js';
 
 /*
@@ -28,16 +29,7 @@ export const pollJobFieldsSchema = z.object({
    * Set for a target found in the Qlik repository: who to poll and how to tag it, since no `servers[]`
    * entry (or no listed virtual proxy) tells the poller.
    */
-  discovered: z
-    .object({
-      serverDescription: z.string(),
-      hostName: z.string(),
-      serverTags: z.record(z.string(), z.string()),
-      qpsHost: z.string(),
-      node: z.string(),
-      sessionInactivityTimeoutMinutes: z.number().nonnegative().optional(),
-    })
-    .optional(),
+  discovered: discoveredIdentitySchema.optional(),
 });
 export type PollJobFields = z.output<typeof pollJobFieldsSchema>;
 

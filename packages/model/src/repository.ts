@@ -84,16 +84,17 @@ export const storedTopologySchema = z.object({
 }) satisfies z.ZodType<{ topology: RepositoryTopology }>;
 export type StoredTopology = z.output<typeof storedTopologySchema>;
 
+/** Who a discovered target is polled as: what its poll jobs carry besides the (server, virtual proxy). */
+export const discoveredIdentitySchema = z.object({
+  serverDescription: z.string(),
+  hostName: z.string(),
+  serverTags: z.record(z.string(), z.string()),
+  qpsHost: z.string(),
+  node: z.string(),
+  sessionInactivityTimeoutMinutes: z.number().nonnegative().optional(),
+});
+
 /** The discovered targets in force, as the scheduler keeps them in Redis for every poller's session gauge. */
 export const discoveredPollTargetsSchema = z.array(
-  z.object({
-    serverName: z.string(),
-    serverDescription: z.string(),
-    hostName: z.string(),
-    serverTags: z.record(z.string(), z.string()),
-    qpsHost: z.string(),
-    virtualProxy: z.string(),
-    node: z.string(),
-    sessionInactivityTimeoutMinutes: z.number().nonnegative().optional(),
-  }),
+  discoveredIdentitySchema.extend({ serverName: z.string(), virtualProxy: z.string() }),
 ) satisfies z.ZodType<DiscoveredPollTarget[]>;

@@ -14,14 +14,7 @@ export function labelName(tag: string): string {
 }
 
 /** One series of the gauge: a polled (server, virtual proxy) and the tags it is labelled with. */
-interface GaugeTarget {
-  serverName: string;
-  serverDescription: string;
-  hostName: string;
-  serverTags: Record<string, string>;
-  qpsHost: string;
-  virtualProxy: string;
-}
+type GaugeTarget = Omit<DiscoveredPollTarget, 'node' | 'sessionInactivityTimeoutMinutes'>;
 
 /** The tag names of the gauge's labels: every declared or configured custom tag. */
 function customTagNames(settings: Settings): string[] {
