@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import type { Server } from 'node:https';
 import { gzipSync } from 'node:zlib';
 import type { ProxyPopulation } from './population.js';
+import { checkXrfkey, createQlikHttpsServer, type TlsFiles, XSRF_TEXT } from './qlik-https.js';
 import type { Fault } from './sim-config.js';
 
-export const XSRF_TEXT = 'XSRF prevention check failed. Possible XSRF discovered.';
-export const XRFKEY = /^[0-9A-Za-z]{16}$/;
 const TIMESTAMPS_KEPT = 10_000;
 
 export interface ProxyStats {
@@ -40,35 +39,18 @@ export interface SimulatedServer {
   connections: { count: number };
 }
 
-export interface TlsFiles {
-  key: Buffer;
-  cert: Buffer;
-  ca: Buffer;
-}
-
 /**
  * An HTTPS server that answers like Qlik Sense's QPS on port 4243: client certificate required and
  * checked against the CA, Xrfkey query parameter and header must match, `/qps[/<prefix>]/session`.
  */
 export function createQpsServer(tls: TlsFiles, server: SimulatedServer): Server {
-  const https = createServer(
-    {
-      key: tls.key,
-      cert: tls.cert,
-      ca: tls.ca,
-      requestCert: true,
-      rejectUnauthorized: true,
-      keepAliveTimeout: 30_000,
-    },
+  return createQlikHttpsServer(
+    tls,
     (req, res) => handle(server, req, res),
+    () => {
+      server.connections.count++;
+    },
   );
-  https.on('secureConnection', () => {
-    server.connections.count++;
-  });
-  https.on('tlsClientError', () => {
-    // Rejected client certificates are expected (tests send them on purpose).
-  });
-  return https;
 }
 
 function handle(server: SimulatedServer, req: IncomingMessage, res: ServerResponse) {
@@ -79,10 +61,8 @@ function handle(server: SimulatedServer, req: IncomingMessage, res: ServerRespon
     return send(res, 404, 'text/plain', 'Not Found');
   }
   const prefix = match[1] === undefined ? '/' : `/${safeDecode(match[1])}`;
-  let key: string | null = null;
-  for (const [name, value] of url.searchParams) if (name.toLowerCase() === 'xrfkey') key = value;
-  const header = req.headers['x-qlik-xrfkey'];
-  if (!key || typeof header !== 'string' || key !== header || !XRFKEY.test(key)) {
+  const { key, valid } = checkXrfkey(url, req);
+  if (!valid || !key) {
     server.forbidden.count++;
     return send(res, 403, 'text/plain', XSRF_TEXT);
   }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
-import { LOGIN_PAGE, send, type TlsFiles, trickle, XRFKEY, XSRF_TEXT } from './qps-server.js';
+import type { Server } from 'node:https';
+import { checkXrfkey, createQlikHttpsServer, type TlsFiles, XSRF_TEXT } from './qlik-https.js';
+import { LOGIN_PAGE, send, trickle } from './qps-server.js';
 import type { SimNode, SimRepository, SimVirtualProxy } from './repository.js';
 import type { RepositoryFault } from './sim-config.js';
 
@@ -16,32 +17,20 @@ type Endpoint = NonNullable<RepositoryFault['endpoint']>;
  * fields a client does not need, and one Qlik never had, so that clients are seen to ignore them).
  */
 export function createRepositoryServer(tls: TlsFiles, repository: SimRepository): Server {
-  const https = createServer(
-    {
-      key: tls.key,
-      cert: tls.cert,
-      ca: tls.ca,
-      requestCert: true,
-      rejectUnauthorized: true,
-      keepAliveTimeout: 30_000,
-    },
+  return createQlikHttpsServer(
+    tls,
     (req, res) => handle(repository, req, res),
+    () => {
+      repository.stats.connections++;
+    },
   );
-  https.on('secureConnection', () => {
-    repository.stats.connections++;
-  });
-  https.on('tlsClientError', () => {
-    // Rejected client certificates are expected (tests send them on purpose).
-  });
-  return https;
 }
 
 function handle(repository: SimRepository, req: IncomingMessage, res: ServerResponse) {
   const url = new URL(req.url ?? '/', 'https://qrs');
   const stats = repository.stats;
   stats.requests++;
-  let key: string | null = null;
-  for (const [name, value] of url.searchParams) if (name.toLowerCase() === 'xrfkey') key = value;
+  const { key, valid } = checkXrfkey(url, req);
   const user = req.headers['x-qlik-user'];
   remember(stats.xrfkeys, key ?? '');
   remember(stats.users, typeof user === 'string' ? user : null);
@@ -49,8 +38,7 @@ function handle(repository: SimRepository, req: IncomingMessage, res: ServerResp
   // QRS paths are case-insensitive (`/qrs/ProxyService/full` works as well).
   const match = /^\/qrs\/(proxyservice|virtualproxyconfig)\/full\/?$/.exec(url.pathname.toLowerCase());
   if (req.method !== 'GET' || !match) return send(res, 404, 'text/plain', 'Not Found');
-  const header = req.headers['x-qlik-xrfkey'];
-  if (!key || typeof header !== 'string' || key !== header || !XRFKEY.test(key)) {
+  if (!valid) {
     stats.forbidden++;
     return send(res, 403, 'text/plain', XSRF_TEXT);
   }
