@@ -56,8 +56,11 @@ beforeAll(async () => {
     '3',
     '--churn',
     '0',
+    '--repository',
   ]);
   await sim.setFault('sense1', '/denied', { mode: 'status', status: 403 });
+  // Discovery reads a repository that answers nonsense: its failed reads are for the board to show.
+  await sim.setRepositoryFault({ mode: 'object', endpoint: 'proxyservice' });
   configFile = writeButlerConfig(tempDir('board'), {
     certs,
     pollingInterval: 1000,
@@ -68,7 +71,11 @@ beforeAll(async () => {
   });
   await startApp('influx-sink', { configFile, prefix });
   await startApp('poller', { configFile, prefix });
-  await startApp('scheduler', { configFile, prefix });
+  await startApp('scheduler', {
+    configFile,
+    prefix,
+    env: { DISCOVERY_ENABLE: 'true', QRS_HOST: sim.repository, DISCOVERY_INTERVAL_MS: '1000' },
+  });
   await waitUntil(
     async () =>
       Number(
@@ -156,6 +163,22 @@ describe('Bull Board', () => {
       .poll(() => page.getByText(/auth_error: QPS refused the request \(403\)/).count(), { timeout: 15_000 })
       .toBeGreaterThan(0);
     await page.screenshot({ path: path.join(artifacts, 'board-failed.png'), fullPage: true });
+    await context.close();
+  });
+
+  it('shows failed reads of the Qlik repository with their error', async () => {
+    const context = await browser.newContext({
+      httpCredentials: credentials,
+      viewport: { width: 1400, height: 900 },
+    });
+    const page = await context.newPage();
+    await page.goto(`${boardUrl}/queue/discovery?status=failed`);
+    await expect
+      .poll(() => page.getByText(/invalid_response: Qlik repository https:\/\/.*proxyservice/).count(), {
+        timeout: 15_000,
+      })
+      .toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(artifacts, 'board-discovery-failed.png'), fullPage: true });
     await context.close();
   });
 
