@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { SimSession } from './population.js';
+import { SessionChangeError, type SimSession } from './population.js';
 import type { SimulatedServer } from './qps-server.js';
 import { emptyRepositoryStats, RepositoryChangeError, type SimRepository } from './repository.js';
 import { qrsPrefix } from './repository-server.js';
@@ -45,15 +45,20 @@ const qpsSessionSchema = z.looseObject({
   Attributes: z.array(z.record(z.string(), z.string())).default([]),
 });
 const sessionSchema = z.union([qpsSessionSchema, z.record(z.string(), z.unknown())]);
+const restartSchema = z.object({ sessions: z.number().int().min(0).optional() });
 
 /**
  * Plain HTTP on 127.0.0.1 for tests and benchmarks: read request counts, set a proxy's exact sessions,
- * switch faults on and off, step the churn, change the repository's virtual proxies and their links.
- * Prefixes are percent-encoded path segments (`%2F`, `%2Fhdr`).
+ * start and end sessions, restart a proxy, switch faults on and off, step the churn, change the
+ * repository's virtual proxies and their links. Prefixes and session ids are percent-encoded path
+ * segments (`%2F`, `%2Fhdr`).
  *
  *   GET    /state
  *   GET    /servers/:server/proxies/:prefix
- *   PUT    /servers/:server/proxies/:prefix/sessions   [session, ...]
+ *   PUT    /servers/:server/proxies/:prefix/sessions   [session, ...]: exactly these
+ *   POST   /servers/:server/proxies/:prefix/sessions   [session, ...]: appended (409: a SessionId is there)
+ *   DELETE /servers/:server/proxies/:prefix/sessions/:sessionId                  (404: not there)
+ *   POST   /servers/:server/proxies/:prefix/restart    {sessions}: all sessions end, new ones start
  *   PUT    /servers/:server/proxies/:prefix/fault      {mode, status, delayMs, bytes, rate}   (DELETE clears)
  *   PUT    /servers/:server/proxies/:prefix/latency    {latencyMs}
  *   PUT    /fault                                      fault for every proxy                 (DELETE clears)
@@ -70,11 +75,10 @@ const sessionSchema = z.union([qpsSessionSchema, z.record(z.string(), z.unknown(
  */
 export function createControlApi(state: ControlState): Server {
   return createServer((req, res) => {
-    route(state, req, res).catch((error: unknown) =>
-      json(res, error instanceof RepositoryChangeError ? error.status : 400, {
-        error: (error as Error).message,
-      }),
-    );
+    route(state, req, res).catch((error: unknown) => {
+      const changeError = error instanceof RepositoryChangeError || error instanceof SessionChangeError;
+      json(res, changeError ? error.status : 400, { error: (error as Error).message });
+    });
   });
 }
 
@@ -115,6 +119,11 @@ async function route(state: ControlState, req: IncomingMessage, res: ServerRespo
     const server = state.servers.find((s) => s.name === parts[1]);
     const proxy = server?.proxies.get(parts[3]);
     if (!server || !proxy) return json(res, 404, { error: `no proxy ${parts[3]} on server ${parts[1]}` });
+    if (method === 'DELETE' && parts[4] === 'sessions' && parts.length === 6) {
+      proxy.population.endSession(parts[5] ?? '');
+      return json(res, 200, { ok: true, sessions: proxy.population.sessions().length });
+    }
+    if (parts.length > 5) return json(res, 404, { error: `no route ${method} ${url.pathname}` });
     switch (`${method} ${parts[4] ?? ''}`) {
       case 'GET ':
         return json(res, 200, {
@@ -125,6 +134,13 @@ async function route(state: ControlState, req: IncomingMessage, res: ServerRespo
       case 'PUT sessions':
         proxy.population.setSessions(z.array(sessionSchema).parse(await readJson(req)) as SimSession[]);
         return json(res, 200, { ok: true, sessions: proxy.population.sessions().length });
+      case 'POST sessions':
+        proxy.population.startSessions(z.array(sessionSchema).parse(await readJson(req)) as SimSession[]);
+        return json(res, 200, { ok: true, sessions: proxy.population.sessions().length });
+      case 'POST restart': {
+        const { sessions } = restartSchema.parse(await readJson(req));
+        return json(res, 200, { ok: true, sessions: proxy.population.restart(sessions) });
+      }
       case 'PUT fault':
         proxy.fault = faultSchema.parse(await readJson(req));
         return json(res, 200, { ok: true });

@@ -25,6 +25,26 @@ export interface ProxyPopulation {
   step(): void;
   /** Replaces the sessions (tests set exact lists); churn is off for this proxy afterwards. */
   setSessions(sessions: SimSession[]): void;
+  /** Appends sessions, as if users had just logged in; churn is off afterwards, as with setSessions. */
+  startSessions(sessions: SimSession[]): void;
+  /** Ends the session with this SessionId; churn is off afterwards, as with setSessions. */
+  endSession(sessionId: string): void;
+  /**
+   * A proxy restart: every session ends at once and `count` new ones (default: as many as before) start
+   * with new SessionIds and users drawn from this proxy's users. Churn goes on as it was.
+   */
+  restart(count?: number): readonly SimSession[];
+}
+
+/** A session change that contradicts the current sessions; `status` is the control API's answer. */
+export class SessionChangeError extends Error {
+  override readonly name = 'SessionChangeError';
+  constructor(
+    readonly status: 404 | 409,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export function createProxyPopulation(
@@ -58,6 +78,38 @@ export function createProxyPopulation(
       sessions = next;
       churnRate = 0;
       cachedBody = undefined;
+    },
+    startSessions(started) {
+      const taken = new Set(sessions.map((s) => s.SessionId));
+      // A look-alike session may have no SessionId at all: nothing to collide with.
+      for (const session of started) {
+        if (session.SessionId === undefined) continue;
+        if (taken.has(session.SessionId))
+          throw new SessionChangeError(
+            409,
+            `proxy ${config.prefix} on server ${serverName} has a session ${String(session.SessionId)} already`,
+          );
+        taken.add(session.SessionId);
+      }
+      sessions = [...sessions, ...started];
+      churnRate = 0;
+      cachedBody = undefined;
+    },
+    endSession(sessionId) {
+      const kept = sessions.filter((s) => s.SessionId !== sessionId);
+      if (kept.length === sessions.length)
+        throw new SessionChangeError(
+          404,
+          `proxy ${config.prefix} on server ${serverName} has no session ${sessionId}`,
+        );
+      sessions = kept;
+      churnRate = 0;
+      cachedBody = undefined;
+    },
+    restart(count = sessions.length) {
+      sessions = Array.from({ length: count }, () => newSession(random, identities));
+      cachedBody = undefined;
+      return sessions;
     },
   };
 }

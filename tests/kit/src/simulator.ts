@@ -121,6 +121,19 @@ export interface Simulator {
     prefix: string,
     sessions: ReadonlyArray<SimSessionInput | LookAlikeSession>,
   ): Promise<void>;
+  /** Appends sessions to the proxy's list (churn is off for it afterwards); fails if a SessionId is there. */
+  startSessions(
+    server: string,
+    prefix: string,
+    sessions: ReadonlyArray<SimSessionInput | LookAlikeSession>,
+  ): Promise<void>;
+  /** Ends one session (churn is off for the proxy afterwards); fails if no session has this SessionId. */
+  endSession(server: string, prefix: string, sessionId: string): Promise<void>;
+  /**
+   * Every session of the proxy ends at once and `sessions` (default: as many as before) new ones start,
+   * with new SessionIds and users of the proxy's population; returns the new sessions.
+   */
+  restartProxy(server: string, prefix: string, options?: { sessions?: number }): Promise<SimSessionInput[]>;
   setFault(server: string, prefix: string, fault: SimFault | undefined): Promise<void>;
   setGlobalFault(fault: SimFault | undefined): Promise<void>;
   setLatency(server: string, prefix: string, latencyMs: number): Promise<void>;
@@ -182,6 +195,12 @@ export async function startSimulator(certs: CertificateSet, args: string[] = [])
       (await call('GET', proxyPath(server, prefix))).sessions as SimSessionInput[],
     setSessions: async (server, prefix, sessions) =>
       void (await call('PUT', `${proxyPath(server, prefix)}/sessions`, sessions)),
+    startSessions: async (server, prefix, sessions) =>
+      void (await call('POST', `${proxyPath(server, prefix)}/sessions`, sessions)),
+    endSession: async (server, prefix, sessionId) =>
+      void (await call('DELETE', `${proxyPath(server, prefix)}/sessions/${encodeURIComponent(sessionId)}`)),
+    restartProxy: async (server, prefix, options = {}) =>
+      (await call('POST', `${proxyPath(server, prefix)}/restart`, options)).sessions as SimSessionInput[],
     setFault: async (server, prefix, fault) =>
       void (fault
         ? await call('PUT', `${proxyPath(server, prefix)}/fault`, fault)
