@@ -114,6 +114,24 @@ function tlsHint(code: string): string {
   return 'Check the certificate files and rejectUnauthorized.';
 }
 
+/** The category of an answer other than 200, the same for QPS and the repository. */
+export function httpStatusCategory(status: number): QpsErrorCategory {
+  if (status >= 300 && status < 400) return 'redirect';
+  if (status === 401 || status === 403) return 'auth_error';
+  if (status === 404) return 'not_found';
+  if (status === 408) return 'timeout';
+  if (status === 429) return 'rate_limited';
+  if (status >= 500) return 'http_5xx';
+  if (status >= 400) return 'http_4xx';
+  return 'invalid_response';
+}
+
+/** `: <the body's start>` for a message, or nothing when the body is blank. */
+export function bodySnippet(body: string): string {
+  const snippet = body.replace(/\s+/g, ' ').trim().slice(0, 200);
+  return snippet ? `: ${snippet}` : '';
+}
+
 /** Maps a non-200 HTTP answer to a category. */
 export function classifyHttpStatus(
   status: number,
@@ -123,41 +141,30 @@ export function classifyHttpStatus(
   body: string,
   location: string | undefined,
 ): QpsError {
-  const details: QpsErrorDetails = { url, httpStatus: status };
-  const snippet = body.replace(/\s+/g, ' ').trim().slice(0, 200);
-  if (status >= 300 && status < 400) {
-    return new QpsError(
-      'redirect',
-      `QPS answered ${status} with a redirect${location ? ` to ${location}` : ''}: redirects are not followed. ` +
-        `The port in userSessions.host (${qpsHost}) is probably wrong: the QPS API listens on 4243 by default`,
-      details,
-    );
-  }
-  if (status === 401 || status === 403) {
-    return new QpsError(
-      'auth_error',
-      `QPS refused the request (${status})${snippet ? `: ${snippet}` : ''}`,
-      details,
-    );
-  }
-  if (status === 404) {
-    return new QpsError(
-      'not_found',
-      `QPS has no virtual proxy "${virtualProxy}" (404): check the prefix in userSessions.virtualProxies`,
-      details,
-    );
-  }
-  if (status === 408) return new QpsError('timeout', 'QPS answered 408 Request Timeout', details);
-  if (status === 429) return new QpsError('rate_limited', 'QPS answered 429 Too Many Requests', details);
-  if (status >= 500) {
-    return new QpsError('http_5xx', `QPS failed with ${status}${snippet ? `: ${snippet}` : ''}`, details);
-  }
-  if (status >= 400) {
-    return new QpsError('http_4xx', `QPS answered ${status}${snippet ? `: ${snippet}` : ''}`, details);
-  }
-  return new QpsError(
-    'invalid_response',
-    `QPS answered ${status} instead of 200 with a session list`,
-    details,
-  );
+  const category = httpStatusCategory(status);
+  const said = bodySnippet(body);
+  const message = (): string => {
+    switch (category) {
+      case 'redirect':
+        return (
+          `QPS answered ${status} with a redirect${location ? ` to ${location}` : ''}: redirects are not followed. ` +
+          `The port in userSessions.host (${qpsHost}) is probably wrong: the QPS API listens on 4243 by default`
+        );
+      case 'auth_error':
+        return `QPS refused the request (${status})${said}`;
+      case 'not_found':
+        return `QPS has no virtual proxy "${virtualProxy}" (404): check the prefix in userSessions.virtualProxies`;
+      case 'timeout':
+        return 'QPS answered 408 Request Timeout';
+      case 'rate_limited':
+        return 'QPS answered 429 Too Many Requests';
+      case 'http_5xx':
+        return `QPS failed with ${status}${said}`;
+      case 'http_4xx':
+        return `QPS answered ${status}${said}`;
+      default:
+        return `QPS answered ${status} instead of 200 with a session list`;
+    }
+  };
+  return new QpsError(category, message(), { url, httpStatus: status });
 }

@@ -1,4 +1,4 @@
-import { classifyTransportFailure } from './classify-failure.js';
+import { bodySnippet, classifyTransportFailure, httpStatusCategory } from './classify-failure.js';
 import type { QlikHttpFailure } from './qlik-http.js';
 import { RepositoryError } from './repository-error.js';
 import { ResponseTooLargeError, UndecodableBodyError } from './response-body.js';
@@ -63,34 +63,30 @@ export function classifyRepositoryStatus(
   body: string,
   location: string | undefined,
 ): RepositoryError {
-  const details = { url, httpStatus: status };
-  const snippet = body.replace(/\s+/g, ' ').trim().slice(0, 200);
-  const said = snippet ? `: ${snippet}` : '';
-  if (status >= 300 && status < 400) {
-    return new RepositoryError(
-      'redirect',
-      `answered ${status} with a redirect${location ? ` to ${location}` : ''}: redirects are not followed. ` +
-        'Is the port that of the repository API (4242 by default)?',
-      details,
-    );
-  }
-  if (status === 401 || status === 403) {
-    return new RepositoryError(
-      'auth_error',
-      `refused the request (${status})${said}. It needs the client certificate exported from this site's QMC and an X-Qlik-User header`,
-      details,
-    );
-  }
-  if (status === 404) {
-    return new RepositoryError(
-      'not_found',
-      'answered 404: is the host and port a Qlik Sense Repository Service (4242 by default)?',
-      details,
-    );
-  }
-  if (status === 408) return new RepositoryError('timeout', 'answered 408 Request Timeout', details);
-  if (status === 429) return new RepositoryError('rate_limited', 'answered 429 Too Many Requests', details);
-  if (status >= 500) return new RepositoryError('http_5xx', `failed with ${status}${said}`, details);
-  if (status >= 400) return new RepositoryError('http_4xx', `answered ${status}${said}`, details);
-  return new RepositoryError('invalid_response', `answered ${status} instead of 200 with a list`, details);
+  const category = httpStatusCategory(status);
+  const said = bodySnippet(body);
+  const message = (): string => {
+    switch (category) {
+      case 'redirect':
+        return (
+          `answered ${status} with a redirect${location ? ` to ${location}` : ''}: redirects are not followed. ` +
+          'Is the port that of the repository API (4242 by default)?'
+        );
+      case 'auth_error':
+        return `refused the request (${status})${said}. It needs the client certificate exported from this site's QMC and an X-Qlik-User header`;
+      case 'not_found':
+        return 'answered 404: is the host and port a Qlik Sense Repository Service (4242 by default)?';
+      case 'timeout':
+        return 'answered 408 Request Timeout';
+      case 'rate_limited':
+        return 'answered 429 Too Many Requests';
+      case 'http_5xx':
+        return `failed with ${status}${said}`;
+      case 'http_4xx':
+        return `answered ${status}${said}`;
+      default:
+        return `answered ${status} instead of 200 with a list`;
+    }
+  };
+  return new RepositoryError(category, message(), { url, httpStatus: status });
 }

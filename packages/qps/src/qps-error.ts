@@ -18,7 +18,7 @@ export type QpsErrorCategory =
   | 'aborted'
   | 'unknown';
 
-/** Categories where polling again cannot help until someone changes the config or the Qlik side. */
+/** Categories where trying again cannot help until someone changes the config or the Qlik side. */
 const PERMANENT: ReadonlySet<QpsErrorCategory> = new Set([
   'certificate_error',
   'auth_error',
@@ -26,6 +26,11 @@ const PERMANENT: ReadonlySet<QpsErrorCategory> = new Set([
   'http_4xx',
   'redirect',
 ]);
+
+/** Whether a failure of this category can pass by itself (QPS polls and repository reads alike). */
+export function isRetryableCategory(category: QpsErrorCategory): boolean {
+  return !PERMANENT.has(category);
+}
 
 export interface QpsErrorDetails {
   /** Request URL without its query string (the Xrfkey is not worth logging). */
@@ -60,7 +65,7 @@ export class QpsError extends Error {
     details: QpsErrorDetails,
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.retryable = details.retryable ?? !PERMANENT.has(category);
+    this.retryable = details.retryable ?? isRetryableCategory(category);
     this.url = details.url;
     this.httpStatus = details.httpStatus;
     this.code = details.code;

@@ -1,13 +1,4 @@
-import type { QpsErrorCategory } from './qps-error.js';
-
-/** Categories where reading again cannot help until someone changes the config or the Qlik side. */
-const PERMANENT: ReadonlySet<QpsErrorCategory> = new Set([
-  'certificate_error',
-  'auth_error',
-  'not_found',
-  'http_4xx',
-  'redirect',
-]);
+import { isRetryableCategory, type QpsErrorCategory } from './qps-error.js';
 
 export interface RepositoryErrorDetails {
   /** Request URL without its query string (the Xrfkey is not worth logging). */
@@ -42,7 +33,7 @@ export class RepositoryError extends Error {
       details.url ? `Qlik repository ${details.url}: ${message}` : `Qlik repository: ${message}`,
       details.cause === undefined ? undefined : { cause: details.cause },
     );
-    this.retryable = details.retryable ?? !PERMANENT.has(category);
+    this.retryable = details.retryable ?? isRetryableCategory(category);
     this.url = details.url;
     this.httpStatus = details.httpStatus;
     this.code = details.code;
