@@ -2,14 +2,10 @@ import { performance } from 'node:perf_hooks';
 import { type CertificateSettings, isTemplatePlaceholder, type ServerSettings } from '@qsm/config';
 import type { QpsSession } from '@qsm/model';
 import { type CertificateStore, createCertificateStore } from './certificate-store.js';
+import { createCertifiedHttpClients } from './certified-http-clients.js';
 import { classifyHttpStatus, classifyTransportFailure } from './classify-failure.js';
 import { InvalidSessionListError, parseSessions } from './parse-sessions.js';
-import {
-  createQlikHttpClient,
-  type QlikHttpAnswer,
-  type QlikHttpClient,
-  QlikHttpFailure,
-} from './qlik-http.js';
+import { type QlikHttpAnswer, type QlikHttpClient, QlikHttpFailure } from './qlik-http.js';
 import { QpsError } from './qps-error.js';
 import { buildSessionUrl, withoutQuery } from './session-url.js';
 import { createXrfkey } from './xrfkey.js';
@@ -47,39 +43,22 @@ export interface QpsClient {
   close(): void;
 }
 
-interface ServerHttp {
-  http: QlikHttpClient;
-  certificateVersion: number;
-}
-
 export function createQpsClient(options: QpsClientOptions): QpsClient {
   const certificates: CertificateStore = createCertificateStore(
     options.cert,
     options.certificateCheckIntervalMs,
   );
-  const servers = new Map<string, ServerHttp>();
-  const headers = {
-    Accept: 'application/json',
-    'Cache-Control': 'no-cache',
-    'User-Agent': options.userAgent ?? 'qlik-session-monitor',
-  };
-
-  const httpFor = async (serverName: string): Promise<QlikHttpClient> => {
-    const loaded = await certificates.current();
-    const existing = servers.get(serverName);
-    if (existing && existing.certificateVersion === loaded.version) return existing.http;
-    existing?.http.close();
-    const http = createQlikHttpClient({
-      secureContext: loaded.secureContext,
-      rejectUnauthorized: options.rejectUnauthorized,
-      maxSockets: options.maxSocketsPerServer ?? 32,
-      timeoutMs: options.timeoutMs,
-      maxResponseBytes: options.maxResponseBytes,
-      headers,
-    });
-    servers.set(serverName, { http, certificateVersion: loaded.version });
-    return http;
-  };
+  const clients = createCertifiedHttpClients(certificates, {
+    rejectUnauthorized: options.rejectUnauthorized,
+    maxSockets: options.maxSocketsPerServer ?? 32,
+    timeoutMs: options.timeoutMs,
+    maxResponseBytes: options.maxResponseBytes,
+    headers: {
+      Accept: 'application/json',
+      'Cache-Control': 'no-cache',
+      'User-Agent': options.userAgent ?? 'qlik-session-monitor',
+    },
+  });
 
   const requestOnce = async (
     server: Pick<ServerSettings, 'serverName' | 'userSessions'>,
@@ -99,7 +78,7 @@ export function createQpsClient(options: QpsClientOptions): QpsClient {
     }
     let http: QlikHttpClient;
     try {
-      http = await httpFor(server.serverName);
+      http = await clients.get(server.serverName);
     } catch (error) {
       // Certificate files are read lazily; their errors get the URL of the poll that needed them.
       if (error instanceof QpsError) {
@@ -157,9 +136,6 @@ export function createQpsClient(options: QpsClientOptions): QpsClient {
         throw error;
       }
     },
-    close() {
-      for (const { http } of servers.values()) http.close();
-      servers.clear();
-    },
+    close: () => clients.closeAll(),
   };
 }

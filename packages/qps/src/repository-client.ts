@@ -1,6 +1,7 @@
 import { type CertificateSettings, type DiscoverySettings, parseHostPort } from '@qsm/config';
 import type { RepositoryTopology } from '@qsm/model';
 import { type CertificateStore, createCertificateStore } from './certificate-store.js';
+import { createCertifiedHttpClients } from './certified-http-clients.js';
 import {
   classifyRepositoryStatus,
   classifyRepositoryTransportFailure,
@@ -11,12 +12,7 @@ import {
   parseProxyServices,
   parseVirtualProxyConfigs,
 } from './parse-repository.js';
-import {
-  createQlikHttpClient,
-  type QlikHttpAnswer,
-  type QlikHttpClient,
-  QlikHttpFailure,
-} from './qlik-http.js';
+import { type QlikHttpAnswer, type QlikHttpClient, QlikHttpFailure } from './qlik-http.js';
 import { QpsError } from './qps-error.js';
 import { RepositoryError } from './repository-error.js';
 import { withoutQuery } from './session-url.js';
@@ -85,35 +81,27 @@ export function createRepositoryClient(options: RepositoryClientOptions): Reposi
     options.cert,
     options.certificateCheckIntervalMs,
   );
-  const headers = {
-    Accept: 'application/json',
-    'Cache-Control': 'no-cache',
-    'User-Agent': options.userAgent ?? 'qlik-session-monitor',
-    ...(user ? { 'X-Qlik-User': `UserDirectory=${user.directory}; UserId=${user.userId}` } : {}),
-  };
-  let current: { http: QlikHttpClient; certificateVersion: number } | undefined;
+  const clients = createCertifiedHttpClients(certificates, {
+    rejectUnauthorized: options.rejectUnauthorized,
+    maxSockets: 2,
+    timeoutMs: options.timeoutMs,
+    maxResponseBytes: options.maxResponseBytes,
+    headers: {
+      Accept: 'application/json',
+      'Cache-Control': 'no-cache',
+      'User-Agent': options.userAgent ?? 'qlik-session-monitor',
+      ...(user ? { 'X-Qlik-User': `UserDirectory=${user.directory}; UserId=${user.userId}` } : {}),
+    },
+  });
 
   const httpClient = async (url: string): Promise<QlikHttpClient> => {
-    let loaded: Awaited<ReturnType<CertificateStore['current']>>;
     try {
-      loaded = await certificates.current();
+      return await clients.get(host);
     } catch (error) {
       if (error instanceof QpsError)
         throw new RepositoryError(error.category, error.message, { url, code: error.code, cause: error });
       throw error;
     }
-    if (current && current.certificateVersion === loaded.version) return current.http;
-    current?.http.close();
-    const http = createQlikHttpClient({
-      secureContext: loaded.secureContext,
-      rejectUnauthorized: options.rejectUnauthorized,
-      maxSockets: 2,
-      timeoutMs: options.timeoutMs,
-      maxResponseBytes: options.maxResponseBytes,
-      headers,
-    });
-    current = { http, certificateVersion: loaded.version };
-    return http;
   };
 
   const requestOnce = async (endpoint: Endpoint, signal: AbortSignal | undefined): Promise<string> => {
@@ -171,10 +159,7 @@ export function createRepositoryClient(options: RepositoryClientOptions): Reposi
       ]);
       return buildTopology(services, configs);
     },
-    close() {
-      current?.http.close();
-      current = undefined;
-    },
+    close: () => clients.closeAll(),
   };
 }
 
