@@ -32,16 +32,15 @@ export interface DiscoveredTargetSourceDeps {
 export function createDiscoveredTargetSource(deps: DiscoveredTargetSourceDeps): PollTargetSource {
   const logged = new Set<string>();
   return async (settings) => {
-    const configured = listPollTargets(settings);
     const json = await deps.store.loadTopology();
-    if (json === null) return configured;
+    if (json === null) return listPollTargets(settings);
     const stored = storedTopologySchema.safeParse(safeJson(json));
     if (!stored.success) {
       deps.logger.warn(
         { issues: stored.error.issues.slice(0, 3) },
         'the repository read kept in Redis is not understood: polling the configured targets until the next read',
       );
-      return configured;
+      return listPollTargets(settings);
     }
     const { targets, notes } = deps.resolve(settings, stored.data.topology);
     for (const note of notes) {
