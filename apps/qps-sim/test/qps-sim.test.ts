@@ -3,41 +3,17 @@ import { request } from 'node:https';
 import type { CertificateSet } from '@qsm/dev-certs';
 import { type Simulator, startSimulator, testCertificates } from '@qsm/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getOverTls } from './tls-get.js';
 
 let certs: CertificateSet;
 let foreign: CertificateSet;
 let sim: Simulator;
 
-interface Answer {
-  status: number;
-  body: string;
-}
-
 function get(
   path: string,
   options: { headers?: Record<string, string>; clientCerts?: CertificateSet | null } = {},
 ) {
-  const client = options.clientCerts === undefined ? certs : options.clientCerts;
-  return new Promise<Answer>((resolve, reject) => {
-    const req = request(
-      `https://${sim.qpsHost('sense1')}${path}`,
-      {
-        headers: options.headers,
-        ca: readFileSync(certs.root),
-        ...(client ? { cert: readFileSync(client.client), key: readFileSync(client.clientKey) } : {}),
-        agent: false,
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => {
-          body += chunk.toString();
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+  return getOverTls(`https://${sim.qpsHost('sense1')}${path}`, certs, options);
 }
 
 const KEY = 'Ab3dEf6hIj9lMn0p';

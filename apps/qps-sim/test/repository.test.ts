@@ -1,17 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CertificateSet } from '@qsm/dev-certs';
 import { type Simulator, startSimulator, tempDir, testCertificates } from '@qsm/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { getOverTls } from './tls-get.js';
 
 let certs: CertificateSet;
 let sim: Simulator;
-
-interface Answer {
-  status: number;
-  body: string;
-}
 
 const KEY = 'Ab3dEf6hIj9lMn0p';
 const USER = 'UserDirectory=INTERNAL; UserId=sa_api';
@@ -21,27 +16,7 @@ function get(
   pathAndQuery: string,
   options: { headers?: Record<string, string>; clientCerts?: CertificateSet | null } = {},
 ) {
-  const client = options.clientCerts === undefined ? certs : options.clientCerts;
-  return new Promise<Answer>((resolve, reject) => {
-    const req = request(
-      `https://${host}${pathAndQuery}`,
-      {
-        headers: options.headers,
-        ca: readFileSync(certs.root),
-        ...(client ? { cert: readFileSync(client.client), key: readFileSync(client.clientKey) } : {}),
-        agent: false,
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => {
-          body += chunk.toString();
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+  return getOverTls(`https://${host}${pathAndQuery}`, certs, options);
 }
 
 const qrs = (

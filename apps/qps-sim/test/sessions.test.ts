@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
 import type { CertificateSet } from '@qsm/dev-certs';
 import { type Simulator, startSimulator, testCertificates } from '@qsm/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getOverTls } from './tls-get.js';
 
 let certs: CertificateSet;
 let sim: Simulator;
@@ -10,33 +9,17 @@ let sim: Simulator;
 const KEY = 'Ab3dEf6hIj9lMn0p';
 
 /** What QPS serves for `prefix` on sense1 right now, read over mutual TLS like a poller does. */
-function served(prefix: string) {
+async function served(prefix: string): Promise<Array<Record<string, unknown>>> {
   const segment = prefix === '/' ? '' : prefix;
-  return new Promise<Array<Record<string, unknown>>>((resolve, reject) => {
-    const req = request(
-      `https://${sim.qpsHost('sense1')}/qps${segment}/session?Xrfkey=${KEY}`,
-      {
-        headers: { 'X-Qlik-Xrfkey': KEY },
-        ca: readFileSync(certs.root),
-        cert: readFileSync(certs.client),
-        key: readFileSync(certs.clientKey),
-        agent: false,
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => {
-          body += chunk.toString();
-        });
-        res.on('end', () =>
-          res.statusCode === 200
-            ? resolve(JSON.parse(body) as Array<Record<string, unknown>>)
-            : reject(new Error(`QPS answered ${res.statusCode}: ${body}`)),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+  const answer = await getOverTls(
+    `https://${sim.qpsHost('sense1')}/qps${segment}/session?Xrfkey=${KEY}`,
+    certs,
+    {
+      headers: { 'X-Qlik-Xrfkey': KEY },
+    },
+  );
+  if (answer.status !== 200) throw new Error(`QPS answered ${answer.status}: ${answer.body}`);
+  return JSON.parse(answer.body) as Array<Record<string, unknown>>;
 }
 
 const ids = (sessions: ReadonlyArray<{ SessionId?: unknown }>) => sessions.map((s) => s.SessionId);
