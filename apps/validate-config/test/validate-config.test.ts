@@ -1,8 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CertificateSet } from '@qsm/dev-certs';
 import {
+  BUTLER_SOS_TEMPLATE,
+  filledButlerSosTemplate,
   freePort,
   repoRoot,
   type Simulator,
@@ -14,25 +16,11 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CLI = path.join(repoRoot, 'apps/validate-config/dist/main.js');
-const TEMPLATE = path.join(repoRoot, 'packages/config/test/fixtures/butler-sos-production_template.yaml');
-
-/** Butler SOS's template with its <placeholders> filled in, as a user would. */
-function filledTemplate(): string {
-  return readFileSync(TEMPLATE, 'utf8')
-    .replace('<path/to/cert/client.pem>', 'cert/client.pem')
-    .replace('<path/to/cert/client_key.pem>', 'cert/client_key.pem')
-    .replace('<path/to/cert/root.pem>', 'cert/root.pem')
-    .replaceAll('<server1.my.domain>', 'sense1.lab')
-    .replaceAll('<server2.my.domain>', 'sense2.lab')
-    .replace('<server1>', 'sense1')
-    .replace('<server2>', 'sense2')
-    .replaceAll('<description>', 'Central node');
-}
 
 describe('validate-config', () => {
   it('prints ok and a summary for a good file', () => {
     const file = path.join(tempDir('cli'), 'production.yaml');
-    writeFileSync(file, filledTemplate());
+    writeFileSync(file, filledButlerSosTemplate());
     const out = execFileSync(process.execPath, [CLI, file, '--no-certificates'], { encoding: 'utf8' });
     expect(out.split('\n')[0]).toBe('ok');
     expect(out).toContain('sense1: sense1.lab:4243 / /hdr /sales');
@@ -44,7 +32,7 @@ describe('validate-config', () => {
     const file = path.join(tempDir('probe'), 'config.yaml');
     writeFileSync(
       file,
-      filledTemplate()
+      filledButlerSosTemplate()
         .replace('sense1.lab:4243', `127.0.0.1:${closed}`)
         .replace('sense2.lab:4243', 'no-such-host.invalid:4243')
         .replace('host: influxdb.mycompany.com', 'host: influx.invalid'),
@@ -65,18 +53,20 @@ describe('validate-config', () => {
   });
 
   it('lists the problems and exits non-zero for a bad file', () => {
-    const result = spawnSync(process.execPath, [CLI, TEMPLATE], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [CLI, BUTLER_SOS_TEMPLATE], { encoding: 'utf8' });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('Butler-SOS.cert.clientCertKey: cannot read');
     expect(result.stdout).not.toContain('ok');
   });
 
   it("accepts Butler SOS's raw template without certificates, and its probe names the placeholder hosts", () => {
-    const loaded = spawnSync(process.execPath, [CLI, TEMPLATE, '--no-certificates'], { encoding: 'utf8' });
+    const loaded = spawnSync(process.execPath, [CLI, BUTLER_SOS_TEMPLATE, '--no-certificates'], {
+      encoding: 'utf8',
+    });
     expect(loaded.status).toBe(0);
     expect(loaded.stdout).toMatch(/^ok\n/);
     expect(loaded.stdout).toContain('"<server1.my.domain>:4243" is a placeholder');
-    const probed = spawnSync(process.execPath, [CLI, TEMPLATE, '--no-certificates', '--probe'], {
+    const probed = spawnSync(process.execPath, [CLI, BUTLER_SOS_TEMPLATE, '--no-certificates', '--probe'], {
       encoding: 'utf8',
     });
     expect(probed.status).toBe(1);

@@ -1,7 +1,6 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { tempDir, testCertificates } from '@qsm/testkit';
+import { BUTLER_SOS_TEMPLATE, filledButlerSosTemplate, tempDir, testCertificates } from '@qsm/testkit';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
@@ -12,22 +11,6 @@ import {
   resolveCertificateFile,
   validateConfig,
 } from '../src/index.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const TEMPLATE = path.join(here, 'fixtures', 'butler-sos-production_template.yaml');
-
-/** Butler SOS's template with its <placeholders> filled in, as a user would. */
-function filledTemplate(): string {
-  return readFileSync(TEMPLATE, 'utf8')
-    .replace('<path/to/cert/client.pem>', 'cert/client.pem')
-    .replace('<path/to/cert/client_key.pem>', 'cert/client_key.pem')
-    .replace('<path/to/cert/root.pem>', 'cert/root.pem')
-    .replaceAll('<server1.my.domain>', 'sense1.lab')
-    .replaceAll('<server2.my.domain>', 'sense2.lab')
-    .replace('<server1>', 'sense1')
-    .replace('<server2>', 'sense2')
-    .replaceAll('<description>', 'Central node');
-}
 
 /** A small valid config as data, for breaking one thing at a time. */
 function baseConfig() {
@@ -107,7 +90,7 @@ function problemsOf(mutate: (root: Root) => void): string[] {
 
 describe("Butler SOS's own production template", () => {
   it('loads once its placeholders are filled in, with the settings it describes', () => {
-    const { settings } = parseConfig(filledTemplate(), '/opt/butler-sos/config/production.yaml');
+    const { settings } = parseConfig(filledButlerSosTemplate(), '/opt/butler-sos/config/production.yaml');
     expect(settings.userSessions).toEqual({
       enableSessionExtract: true,
       pollingInterval: 30000,
@@ -132,7 +115,7 @@ describe("Butler SOS's own production template", () => {
   });
 
   it('loads unchanged, with a warning for every host that still holds a placeholder', () => {
-    const { settings, warnings } = loadConfigFile(TEMPLATE);
+    const { settings, warnings } = loadConfigFile(BUTLER_SOS_TEMPLATE);
     expect(listPollTargets(settings)).toHaveLength(4);
     expect(settings.serversToMonitor.servers[1]).toMatchObject({
       host: '<server2.my.domain>:4747',
@@ -152,44 +135,44 @@ describe("Butler SOS's own production template", () => {
   });
 
   it('reads the repository host of appNames (hostIP) once it is filled in, for discovery', () => {
-    expect(loadConfigFile(TEMPLATE).settings.appNames).toBeUndefined();
-    const filled = filledTemplate().replace('hostIP: <IP or FQDN>', 'hostIP: qrs.lab');
+    expect(loadConfigFile(BUTLER_SOS_TEMPLATE).settings.appNames).toBeUndefined();
+    const filled = filledButlerSosTemplate().replace('hostIP: <IP or FQDN>', 'hostIP: qrs.lab');
     expect(parseConfig(filled, '/opt/butler-sos/config/production.yaml').settings.appNames).toEqual({
       hostIP: 'qrs.lab',
     });
   });
 
   it('still refuses a host name that is wrong rather than unfilled', () => {
-    const broken = filledTemplate().replace('sense1.lab:4243', 'sense 1.lab:4243');
+    const broken = filledButlerSosTemplate().replace('sense1.lab:4243', 'sense 1.lab:4243');
     expect(() => parseConfig(broken, '/opt/butler-sos/config/production.yaml')).toThrow(
       /servers\[0\]\.userSessions\.host: "sense 1\.lab:4243" is not a valid host name/,
     );
   });
 
   it('says a host written as a URL or with a path must be host:port only, and which part to keep', () => {
-    const asUrl = filledTemplate().replace('sense1.lab:4243', 'https://sense1.lab:4243');
+    const asUrl = filledButlerSosTemplate().replace('sense1.lab:4243', 'https://sense1.lab:4243');
     expect(() => parseConfig(asUrl, '/opt/butler-sos/config/production.yaml')).toThrow(
       /servers\[0\]\.userSessions\.host: "https:\/\/sense1\.lab:4243" is a URL: write only host:port \(sense1\.lab:4243\)/,
     );
-    const withPath = filledTemplate().replace('sense1.lab:4243', 'sense1.lab:4243/qps/session');
+    const withPath = filledButlerSosTemplate().replace('sense1.lab:4243', 'sense1.lab:4243/qps/session');
     expect(() => parseConfig(withPath, '/opt/butler-sos/config/production.yaml')).toThrow(
       /userSessions\.host: "sense1\.lab:4243\/qps\/session" has a path: write only host:port \(sense1\.lab:4243\)/,
     );
   });
 
   it("refuses a destination's placeholder once its section is enabled: a sink could do nothing", () => {
-    const mqttOn = filledTemplate().replace(
+    const mqttOn = filledButlerSosTemplate().replace(
       'mqttConfig:\n        enable: false',
       'mqttConfig:\n        enable: true',
     );
-    expect(mqttOn).not.toBe(filledTemplate());
+    expect(mqttOn).not.toBe(filledButlerSosTemplate());
     expect(() => parseConfig(mqttOn, '/opt/butler-sos/config/production.yaml')).toThrow(
       /Butler-SOS\.mqttConfig\.brokerHost: "<IP of MQTT broker\/server>" is not a valid host name/,
     );
   });
 
   it('names the certificate placeholders when a poller needs the files', () => {
-    expect(() => loadConfigFile(TEMPLATE, { checkCertificates: true })).toThrow(
+    expect(() => loadConfigFile(BUTLER_SOS_TEMPLATE, { checkCertificates: true })).toThrow(
       /Butler-SOS\.cert\.clientCert: cannot read .*<path\/to\/cert\/client\.pem> \(ENOENT\): a placeholder of Butler SOS's template/,
     );
   });

@@ -1,6 +1,7 @@
 export { type RunningProcess, startProcess, stopAll } from '@qsm/child-process';
 export { type AppName, metricValue, type RunningApp, startApp } from './apps.js';
 export { butlerConfig, type TestConfigOptions, type TestServer, writeButlerConfig } from './butler-config.js';
+export { BUTLER_SOS_TEMPLATE, filledButlerSosTemplate } from './butler-sos-template.js';
 export { testCertificates } from './certificates.js';
 export {
   dropInfluxDatabase,
