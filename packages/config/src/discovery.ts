@@ -1,6 +1,7 @@
 import { formatHostPort } from '@qsm/net';
 import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './config-error.js';
+import { bool, int } from './env-fields.js';
 import { parseHostPort } from './host-port.js';
 import type { CertificateSettings, Settings } from './settings.js';
 import { checkVirtualProxyPrefix } from './virtual-proxy.js';
@@ -48,11 +49,6 @@ export interface DiscoverySettings {
   /** Custom tags of a discovered node that is in no `servers[]` entry: one per declared tag. */
   serverTags: Record<string, string>;
 }
-
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const int = (min: number) => z.coerce.number().int().min(min);
 
 /** `a, b,c` -> `['a', 'b', 'c']` (blank items dropped). */
 const commaList = z.string().transform((value) =>

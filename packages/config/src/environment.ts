@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './config-error.js';
+import { bool, int } from './env-fields.js';
 import { check } from './validate.js';
 
 /*
@@ -8,10 +9,6 @@ import { check } from './validate.js';
  * the same config file keeps working with Butler SOS itself; all are optional.
  */
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const port = int(0, 65535);
 const url = (protocols: string[]) =>
   z.string().refine(
