@@ -132,6 +132,21 @@ export const pollerEnvSchema = z.object({
   QPS_MAX_SOCKETS_PER_SERVER: int(1, 1024).default(8),
 });
 
+/**
+ * Session tracking (session start and end events, site-wide figures per interval): on by default. The
+ * poller hands every successful poll to the tracker, the scheduler tells it when a proxy is no longer
+ * polled, and the tracker derives the events and the figures.
+ */
+export const trackingEnvSchema = z.object({
+  SESSION_TRACKING: bool.default(true),
+  /** A user with at least this many sessions over the site counts in `users_at_limit` (Qlik refuses the 6th). */
+  SESSION_LIMIT_WARN: int(1, 1000).default(4),
+});
+
+export const trackerEnvSchema = trackingEnvSchema.extend({
+  TRACKER_CONCURRENCY: int(1, 10_000).default(32),
+});
+
 export const sinkEnvSchema = z.object({
   SINK_MAX_AGE_MS: int(1000).default(24 * 3600 * 1000),
   SINK_MAX_BACKOFF_MS: int(100).default(60_000),
@@ -148,6 +163,8 @@ export const influxSinkEnvSchema = sinkEnvSchema.extend({
   INFLUX_PASSWORD: z.string().optional(),
   INFLUX_TOKEN: z.string().optional(),
   SESSION_ID_HASH_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Session starts and ends also go to Butler SOS's `user_events` measurement, as its UDP events do. */
+  SESSION_EVENTS_AS_USER_EVENTS: bool.default(false),
 });
 
 export const mqttSinkEnvSchema = sinkEnvSchema.extend({
@@ -212,6 +229,8 @@ export const boardEnvSchema = z
 export type CommonEnv = z.output<typeof commonEnvSchema>;
 export type SchedulerEnv = z.output<typeof schedulerEnvSchema>;
 export type PollerEnv = z.output<typeof pollerEnvSchema>;
+export type TrackingEnv = z.output<typeof trackingEnvSchema>;
+export type TrackerEnv = z.output<typeof trackerEnvSchema>;
 export type SinkEnv = z.output<typeof sinkEnvSchema>;
 export type InfluxSinkEnv = z.output<typeof influxSinkEnvSchema>;
 export type MqttSinkEnv = z.output<typeof mqttSinkEnvSchema>;

@@ -16,3 +16,4 @@ export {
   sessionIdentity,
   sessionProblem,
 } from './session.js';
+export * from './tracking.js';

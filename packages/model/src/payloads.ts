@@ -10,10 +10,12 @@ import { type QpsSession, sessionProblem } from './session.js';
 
 export const PAYLOAD_VERSION = 1 as const;
 
-const version = z.literal(PAYLOAD_VERSION, {
+/** `v` of every payload: refuses another release's payload with a message that says so. */
+export const payloadVersionSchema = z.literal(PAYLOAD_VERSION, {
   error: (iss) =>
     `unsupported payload version ${JSON.stringify(iss.input)} (this release reads version ${PAYLOAD_VERSION})`,
 });
+const version = payloadVersionSchema;
 
 /**
  * What every poll job names: which (server, virtual proxy) to poll. The poller looks the server up in its
@@ -40,7 +42,7 @@ export const sessionSchema = z.custom<QpsSession>().superRefine((value, ctx) => 
 });
 
 /** Who was polled: what every destination needs to tag a result, copied from the config at poll time. */
-const serverIdentity = {
+export const serverIdentitySchema = z.object({
   serverName: z.string(),
   serverDescription: z.string(),
   /** `servers[].host` without its port: Butler SOS's `host` tag. */
@@ -49,7 +51,9 @@ const serverIdentity = {
   /** QPS `host:port` (`user_session_host` tag; its host part names the MQTT topic). */
   qpsHost: z.string(),
   virtualProxy: z.string(),
-};
+});
+const serverIdentity = serverIdentitySchema.shape;
+export type ServerIdentity = z.output<typeof serverIdentitySchema>;
 
 /** One successful poll: every session QPS returned, unfiltered (the blacklist is the InfluxDB sink's business). */
 export const pollResultSchema = z.object({
