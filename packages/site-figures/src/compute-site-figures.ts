@@ -1,0 +1,173 @@
+import type { ExcludedUser } from '@qsm/config';
+import { PAYLOAD_VERSION, type SiteFiguresRecord } from '@qsm/model';
+import type { ProxySummary, UserSessionCount } from './proxy-summary.js';
+
+export interface SiteFiguresInput {
+  /** The interval's start (a multiple of intervalMs): the time of the figures. */
+  intervalStart: number;
+  intervalMs: number;
+  /** SESSION_LIMIT_WARN: a user with at least this many sessions over the site is at the limit. */
+  sessionLimitWarn: number;
+  /** `userSessions.excludeUser`: left out of the InfluxDB copy only. */
+  excludeUser: readonly ExcludedUser[];
+  /** The target key of every (server, virtual proxy) polled now: the configured and the discovered ones. */
+  expected: readonly string[];
+  /** This interval's summaries, by target key: the proxies that reported. */
+  current: ReadonlyMap<string, ProxySummary>;
+  /** The previous interval's summaries, by target key: what a proxy that did not report contributes. */
+  previous: ReadonlyMap<string, ProxySummary>;
+}
+
+/** The same interval's figures twice: without the blacklisted users for InfluxDB, with everyone for MQTT. */
+export interface SiteFigures {
+  influx: SiteFiguresRecord;
+  mqtt: SiteFiguresRecord;
+}
+
+/**
+ * The figures of one polling interval over the whole site and per server.
+ *
+ * - A proxy polled (expected) that has no summary of this interval failed: it is counted in
+ *   proxiesFailed and contributes its previous interval's summary, when there is one (never an older one).
+ * - A proxy that reported counts as polled, also when it is no longer expected (it left the config
+ *   during the interval): its sessions were there.
+ * - Users are `UserDirectory\UserId` compared case-insensitively (Qlik Sense treats both so: `LAB\Anna`
+ *   and `lab\anna` are one person with one session limit); a user is shown as first spelled in the
+ *   order of the target keys. The blacklist matches exact spellings, as on every other measurement.
+ * - A server is listed when at least one of its proxies contributed (a server with no data at all is
+ *   left out rather than shown with zero users).
+ */
+export function computeSiteFigures(input: SiteFiguresInput): SiteFigures {
+  const { contributing, polled, failed } = contributions(input);
+  const excluded = blacklist(input.excludeUser);
+  return {
+    influx: figures(input, contributing, polled, failed, excluded),
+    mqtt: figures(input, contributing, polled, failed, () => false),
+  };
+}
+
+function contributions(input: SiteFiguresInput) {
+  const keys = [...new Set([...input.expected, ...input.current.keys()])].sort();
+  const contributing: ProxySummary[] = [];
+  let polled = 0;
+  let failed = 0;
+  for (const key of keys) {
+    const current = input.current.get(key);
+    if (current) {
+      polled += 1;
+      contributing.push(current);
+      continue;
+    }
+    failed += 1;
+    const previous = input.previous.get(key);
+    if (previous) contributing.push(previous);
+  }
+  return { contributing, polled, failed };
+}
+
+/** Butler SOS's `excludeUser` match: directory and user id both equal, exactly. */
+function blacklist(excluded: readonly ExcludedUser[]): (user: UserSessionCount) => boolean {
+  const keys = new Set(excluded.map((u) => `${u.directory}\u0000${u.userId}`));
+  return (user) => keys.has(`${user.userDirectory}\u0000${user.userId}`);
+}
+
+/** One person over the site, whatever the case of their directory and id on each proxy. */
+function personKey(user: UserSessionCount): string {
+  return `${user.userDirectory.toLowerCase()}\u0000${user.userId.toLowerCase()}`;
+}
+
+type UserAtLimit = SiteFiguresRecord['usersAtLimit'][number];
+type ServerFigures = SiteFiguresRecord['servers'][number];
+
+function figures(
+  input: SiteFiguresInput,
+  contributing: readonly ProxySummary[],
+  polled: number,
+  failed: number,
+  excluded: (user: UserSessionCount) => boolean,
+): SiteFiguresRecord {
+  const people = new Map<string, UserAtLimit>();
+  const servers = new Map<string, { figures: ServerFigures; people: Set<string> }>();
+  let sessionCount = 0;
+
+  for (const { identity, users } of contributing) {
+    let server = servers.get(identity.serverName);
+    if (!server) {
+      server = {
+        figures: {
+          serverName: identity.serverName,
+          serverDescription: identity.serverDescription,
+          hostName: identity.hostName,
+          serverTags: identity.serverTags,
+          uniqueUsers: 0,
+          sessionCount: 0,
+        },
+        people: new Set(),
+      };
+      servers.set(identity.serverName, server);
+    }
+    for (const user of users) {
+      if (excluded(user)) continue;
+      const key = personKey(user);
+      sessionCount += user.sessions;
+      server.figures.sessionCount += user.sessions;
+      server.people.add(key);
+      let person = people.get(key);
+      if (!person) {
+        person = { userDirectory: user.userDirectory, userId: user.userId, sessions: 0, proxies: [] };
+        people.set(key, person);
+      }
+      person.sessions += user.sessions;
+      // Two spellings of one person on one proxy are one place.
+      const place = person.proxies.find(
+        (p) => p.serverName === identity.serverName && p.virtualProxy === identity.virtualProxy,
+      );
+      if (place) place.sessions += user.sessions;
+      else
+        person.proxies.push({
+          serverName: identity.serverName,
+          qpsHost: identity.qpsHost,
+          virtualProxy: identity.virtualProxy,
+          sessions: user.sessions,
+        });
+    }
+  }
+
+  const atLimit = [...people.values()]
+    .filter((p) => p.sessions >= input.sessionLimitWarn)
+    .sort((a, b) => b.sessions - a.sessions || compare(personKey(toCount(a)), personKey(toCount(b))))
+    .map((p) => ({ ...p, proxies: p.proxies.sort(byPlace) }));
+
+  return {
+    v: PAYLOAD_VERSION,
+    kind: 'site_figures',
+    intervalStart: input.intervalStart,
+    intervalMs: input.intervalMs,
+    sessionLimitWarn: input.sessionLimitWarn,
+    site: {
+      uniqueUsers: people.size,
+      sessionCount,
+      maxSessionsPerUser: Math.max(0, ...[...people.values()].map((p) => p.sessions)),
+      usersAtLimit: atLimit.length,
+      proxiesPolled: polled,
+      proxiesFailed: failed,
+    },
+    servers: [...servers.values()]
+      .map(({ figures, people }) => ({ ...figures, uniqueUsers: people.size }))
+      .sort((a, b) => compare(a.serverName, b.serverName)),
+    usersAtLimit: atLimit,
+  };
+}
+
+function toCount(person: UserAtLimit): UserSessionCount {
+  return { userDirectory: person.userDirectory, userId: person.userId, sessions: person.sessions };
+}
+
+function byPlace(a: UserAtLimit['proxies'][number], b: UserAtLimit['proxies'][number]): number {
+  return compare(a.serverName, b.serverName) || compare(a.virtualProxy, b.virtualProxy);
+}
+
+/** Code-unit order: the same on every machine, whatever its locale. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
