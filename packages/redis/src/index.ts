@@ -6,3 +6,4 @@ export * from './eviction.js';
 export * from './poll-lock.js';
 export * from './published-snapshots.js';
 export * from './session-counts.js';
+export * from './site-intervals.js';

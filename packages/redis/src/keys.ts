@@ -8,3 +8,9 @@ export const pollLockKey = (prefix: string, schedulerId: string) => `${prefix}:q
 export const publishedSnapshotsKey = (prefix: string) => `${prefix}:qsm:mqtt-published`;
 export const deliveryMarkerKey = (prefix: string, id: string) => `${prefix}:qsm:delivered:${id}`;
 export const discoveryKey = (prefix: string) => `${prefix}:qsm:discovery`;
+export const siteIntervalKey = (prefix: string, intervalStart: number) =>
+  `${prefix}:qsm:site:${intervalStart}`;
+export const siteIntervalDoneKey = (prefix: string, intervalStart: number) =>
+  `${prefix}:qsm:site:${intervalStart}:done`;
+export const siteIntervalOutboxKey = (prefix: string, intervalStart: number) =>
+  `${prefix}:qsm:site:${intervalStart}:outbox`;

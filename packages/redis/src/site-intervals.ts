@@ -1,0 +1,147 @@
+import type { Result } from 'ioredis';
+import type { RedisConnection } from './connection.js';
+import { siteIntervalDoneKey, siteIntervalKey, siteIntervalOutboxKey } from './keys.js';
+
+/*
+ * What the site-wide figures of a polling interval are computed from, and the step that makes them
+ * exactly-once: per interval, a hash of each proxy's summary (target key -> "<polledAt>|<summary>"), and,
+ * once the figures are computed, a done-marker and an outbox of the computed records, written together.
+ */
+
+const SCRIPTS = {
+  /**
+   * KEYS: interval hash. ARGV: target key, polledAt, summary, ttl ms. Records the summary unless the
+   * field holds one of a later poll (two results of one proxy in one interval, applied out of order);
+   * the summary of the same poll again (a retry) rewrites the same value. 1 when written.
+   */
+  qsmRecordSiteSummary: {
+    numberOfKeys: 1,
+    lua: `local current = redis.call('hget', KEYS[1], ARGV[1])
+if current then
+  local at = tonumber(string.match(current, '^(%d+)|'))
+  if at and at > tonumber(ARGV[2]) then return 0 end
+end
+redis.call('hset', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
+redis.call('pexpire', KEYS[1], ARGV[4])
+return 1`,
+  },
+  /**
+   * KEYS: done-marker, outbox. ARGV: outbox, ttl ms. The first caller sets the marker and the outbox in
+   * one step and gets {1}; any later one gets {0, outbox} while the outbox is undelivered, {0} after.
+   */
+  qsmClaimSiteInterval: {
+    numberOfKeys: 2,
+    lua: `if redis.call('set', KEYS[1], '1', 'NX', 'PX', ARGV[2]) then
+  redis.call('set', KEYS[2], ARGV[1], 'PX', ARGV[2])
+  return {1}
+end
+local outbox = redis.call('get', KEYS[2])
+if outbox then return {0, outbox} end
+return {0}`,
+  },
+} as const;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    qsmRecordSiteSummary(
+      hashKey: string,
+      targetKey: string,
+      polledAt: string,
+      summary: string,
+      ttlMs: string,
+    ): Result<number, Context>;
+    qsmClaimSiteInterval(
+      doneKey: string,
+      outboxKey: string,
+      outbox: string,
+      ttlMs: string,
+    ): Result<[number, string?], Context>;
+  }
+}
+
+const registered = new WeakSet<RedisConnection>();
+
+/** Defines the scripts on `connection` once, as registerCommands does for the others. */
+function registerSiteIntervalCommands(connection: RedisConnection): RedisConnection {
+  if (registered.has(connection)) return connection;
+  for (const [name, definition] of Object.entries(SCRIPTS)) connection.defineCommand(name, definition);
+  registered.add(connection);
+  return connection;
+}
+
+/**
+ * How long an interval's summaries live: three intervals (the interval itself, and the next one's
+ * "previous"), and at least five minutes, so that a tracker that was away for a while still finds them.
+ */
+export function siteSummaryTtlMs(intervalMs: number): number {
+  return Math.max(3 * intervalMs, 5 * 60_000);
+}
+
+/**
+ * How long an interval's done-marker (and an undelivered outbox) lives: long enough that a result that
+ * arrives very late, and adds the interval's job again, finds the figures already written.
+ */
+export const SITE_INTERVAL_DONE_TTL_MS = 24 * 60 * 60_000;
+
+/** What claiming an interval's figures found. */
+export type SiteIntervalClaim =
+  /** This caller was first: its records are the interval's, to be delivered and then released. */
+  | { outcome: 'won' }
+  /** Another attempt claimed it and its records are not delivered yet: deliver these (same job ids). */
+  | { outcome: 'undelivered'; outbox: string }
+  /** The interval's figures went out already. */
+  | { outcome: 'delivered' };
+
+export interface SiteIntervals {
+  /** Records a proxy's summary for the interval starting at `intervalStart`; false when a later poll's is there. */
+  record(
+    interval: { start: number; ms: number },
+    targetKey: string,
+    polledAt: number,
+    summary: string,
+  ): Promise<boolean>;
+  /** Every summary recorded for the interval, by target key. */
+  summaries(intervalStart: number): Promise<Map<string, string>>;
+  /** Marks the interval's figures as computed and keeps `outbox` until delivered, unless another caller did. */
+  claim(intervalStart: number, outbox: string): Promise<SiteIntervalClaim>;
+  /** Deletes the outbox once its records are in the sink queues; the marker stays. */
+  delivered(intervalStart: number): Promise<void>;
+}
+
+export function createSiteIntervals(connection: RedisConnection, prefix: string): SiteIntervals {
+  const redis = registerSiteIntervalCommands(connection);
+  return {
+    async record(interval, targetKey, polledAt, summary) {
+      const written = await redis.qsmRecordSiteSummary(
+        siteIntervalKey(prefix, interval.start),
+        targetKey,
+        String(polledAt),
+        summary,
+        String(siteSummaryTtlMs(interval.ms)),
+      );
+      return written === 1;
+    },
+    async summaries(intervalStart) {
+      const fields = await redis.hgetall(siteIntervalKey(prefix, intervalStart));
+      const summaries = new Map<string, string>();
+      for (const [targetKey, value] of Object.entries(fields)) {
+        const bar = value.indexOf('|');
+        if (bar > 0) summaries.set(targetKey, value.slice(bar + 1));
+      }
+      return summaries;
+    },
+    async claim(intervalStart, outbox) {
+      const [won, existing] = await redis.qsmClaimSiteInterval(
+        siteIntervalDoneKey(prefix, intervalStart),
+        siteIntervalOutboxKey(prefix, intervalStart),
+        outbox,
+        String(SITE_INTERVAL_DONE_TTL_MS),
+      );
+      if (won === 1) return { outcome: 'won' };
+      return existing === undefined ? { outcome: 'delivered' } : { outcome: 'undelivered', outbox: existing };
+    },
+    async delivered(intervalStart) {
+      await redis.del(siteIntervalOutboxKey(prefix, intervalStart));
+    },
+  };
+}
