@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { pollerEnvSchema } from '@qsm/config';
+import { pollerEnvSchema, trackingEnvSchema } from '@qsm/config';
 import { runApp } from '@qsm/host';
 import { startPoller } from '@qsm/role-poller';
 
@@ -11,6 +11,6 @@ await runApp({
   connection: 'worker',
   config: 'required',
   checkCertificates: true,
-  env: pollerEnvSchema,
+  env: pollerEnvSchema.extend(trackingEnvSchema.shape),
   start: async (context, env) => [await startPoller(context, env)],
 });

@@ -5,12 +5,16 @@ import {
   influxSinkJobSchema,
   type MqttSinkJob,
   mqttSinkJobSchema,
+  type SessionEventsRecord,
+  sessionEventsRecordSchema,
+  type TrackJob,
+  trackJobSchema,
 } from '@qsm/model';
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { type DiscoveryJobData, discoveryJobSchema } from './discovery-jobs.js';
 import { PermanentJobError } from './job-errors.js';
-import { discoveryJobOptions, pollJobOptions, sinkJobOptions } from './job-options.js';
+import { discoveryJobOptions, pollJobOptions, sinkJobOptions, trackJobOptions } from './job-options.js';
 import { type PollJobData, pollJobSchema } from './poll-jobs.js';
 
 /*
@@ -28,18 +32,30 @@ export const QUEUE = {
   mqtt: 'sink-mqtt',
   /** Reads of the Qlik repository that find the virtual proxies to poll (when discovery is on). */
   discovery: 'discovery',
+  /**
+   * Successful polls (sessions' identities only) and retired proxies on their way to the tracker, which
+   * derives session start and end events from them (when SESSION_TRACKING is on).
+   */
+  track: 'session-track',
 } as const;
 
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
-export const ALL_QUEUES: readonly QueueName[] = [QUEUE.poll, QUEUE.influx, QUEUE.mqtt, QUEUE.discovery];
+export const ALL_QUEUES: readonly QueueName[] = [
+  QUEUE.poll,
+  QUEUE.influx,
+  QUEUE.mqtt,
+  QUEUE.discovery,
+  QUEUE.track,
+];
 
 /** What each queue's jobs carry. */
 export interface QueueJobs {
   [QUEUE.poll]: PollJobData;
-  [QUEUE.influx]: InfluxQueueJob;
-  [QUEUE.mqtt]: MqttSinkJob;
+  [QUEUE.influx]: InfluxQueueJob | SessionEventsRecord;
+  [QUEUE.mqtt]: MqttSinkJob | SessionEventsRecord;
   [QUEUE.discovery]: DiscoveryJobData;
+  [QUEUE.track]: TrackJob;
 }
 
 interface CatalogEntry {
@@ -52,17 +68,25 @@ export const JOB_CATALOG = {
   [QUEUE.poll]: { schema: pollJobSchema, options: pollJobOptions },
   // A group's members are checked one by one by the sink, so that one bad member does not hide the others.
   [QUEUE.influx]: {
-    schema: z.union([influxSinkJobSchema, influxSinkGroupSchema]),
+    schema: z.union([influxSinkJobSchema, influxSinkGroupSchema, sessionEventsRecordSchema]),
     options: sinkJobOptions,
   },
-  [QUEUE.mqtt]: { schema: mqttSinkJobSchema, options: sinkJobOptions },
+  [QUEUE.mqtt]: { schema: z.union([mqttSinkJobSchema, sessionEventsRecordSchema]), options: sinkJobOptions },
   [QUEUE.discovery]: { schema: discoveryJobSchema, options: discoveryJobOptions },
+  [QUEUE.track]: { schema: trackJobSchema, options: trackJobOptions },
 } as const satisfies Record<QueueName, CatalogEntry>;
 
-/** One job for a sink queue, with the id that keeps a retried poll from adding it twice. */
+/** A job for the tracker, with the id of the poll it comes from (or of the proxy's retirement). */
+export type TrackJobSpec = { queue: typeof QUEUE.track; id: string; data: TrackJob };
+
+/**
+ * One job of a poll's delivery (a sink queue's, or the tracker's), with the id that keeps a retried poll
+ * from adding it twice.
+ */
 export type SinkJobSpec =
   | { queue: typeof QUEUE.influx; id: string; data: QueueJobs[typeof QUEUE.influx] }
-  | { queue: typeof QUEUE.mqtt; id: string; data: QueueJobs[typeof QUEUE.mqtt] };
+  | { queue: typeof QUEUE.mqtt; id: string; data: QueueJobs[typeof QUEUE.mqtt] }
+  | TrackJobSpec;
 
 /**
  * The data of a job of `queue`, checked against the catalog's schema; a job that does not fit (another

@@ -32,6 +32,18 @@ export const sinkJobOptions = {
 } as const satisfies JobsOptions;
 
 /**
+ * Track jobs are retried until done, as sink jobs are (a result the tracker never applies would leave its
+ * sessions' events missing). Completed ones stay a while: while they are there, a retried poll's second
+ * delivery of the same job id is a no-op.
+ */
+export const trackJobOptions = {
+  attempts: 1_000_000,
+  backoff: { type: 'fixed', delay: 2000 },
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: KEEP_FAILED_RESULTS,
+} as const satisfies JobsOptions;
+
+/**
  * A read of the Qlik repository is tried once: the next interval reads again, and a failed read keeps the
  * last good one in force. Failed reads stay long enough to be looked at in Bull Board.
  */

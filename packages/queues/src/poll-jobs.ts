@@ -91,3 +91,11 @@ export function pollStaleAfterMs(
 export function firstPollJobId(schedulerId: string, at: number, every: number): string {
   return `${schedulerId}|first|${Math.floor(at / every)}`;
 }
+
+/**
+ * The start of the polling interval a poll due at `dueAt` belongs to. Schedulers are aligned (every =
+ * interval, offset < interval), so every poll of one interval, whatever its offset, gets the same start.
+ */
+export function intervalStartOf(dueAt: number, intervalMs: number): number {
+  return dueAt - (((dueAt % intervalMs) + intervalMs) % intervalMs);
+}

@@ -1,7 +1,6 @@
 import { createDeliveryMarkers } from '@qsm/redis';
 import { FlowProducer } from 'bullmq';
-import type { SinkJobSpec } from './catalog.js';
-import { sinkJobOptions } from './job-options.js';
+import { JOB_CATALOG, type SinkJobSpec } from './catalog.js';
 import type { QueueContext } from './queue-context.js';
 import { groupedMemberIds, groupInfluxJobs } from './result-groups.js';
 
@@ -54,7 +53,7 @@ export function createResultDelivery(context: QueueContext): ResultDelivery {
           queueName: job.queue,
           data: job.data,
           prefix: context.prefix,
-          opts: { ...sinkJobOptions, jobId: job.id },
+          opts: { ...JOB_CATALOG[job.queue].options, jobId: job.id },
         })),
       );
       // Not in the same atomic step as the jobs (BullMQ's transaction is its own): a poller that dies
@@ -92,6 +91,18 @@ export function createResultDelivery(context: QueueContext): ResultDelivery {
 
 /** The job's name in Bull Board. */
 function jobName(job: SinkJobSpec): string {
-  if (job.data.kind === 'group') return `poll-records (${job.data.members.length})`;
-  return job.data.kind === 'error' ? 'poll-error' : 'poll-result';
+  switch (job.data.kind) {
+    case 'group':
+      return `poll-records (${job.data.members.length})`;
+    case 'error':
+      return 'poll-error';
+    case 'track_result':
+      return 'track-result';
+    case 'track_retire':
+      return 'track-retire';
+    case 'session_events':
+      return 'session-events';
+    default:
+      return 'poll-result';
+  }
 }

@@ -22,7 +22,7 @@ export const GROUP_JOB_ID_PREFIX = 'group|';
  * Turns the InfluxDB jobs of one delivery into groups: each group is one BullMQ job instead of one per
  * poll, because the queue's cost per job (a Lua script to take it, one to finish it, in Redis and in the
  * sink) was most of what the InfluxDB sink spent per point. A group of one stays a plain job with its own
- * id. The MQTT jobs are left alone: each is its own message anyway. A job id that occurs twice in one
+ * id. The MQTT and track jobs are left alone: each is its own message anyway. A job id that occurs twice in one
  * delivery is kept once, as BullMQ would keep it.
  */
 export function groupInfluxJobs(
@@ -54,7 +54,8 @@ export function groupInfluxJobs(
     seen.add(job.id);
     const data = job.data;
     const sessions = data.kind === 'sessions' ? data.sessions.length : 1;
-    if (data.kind === 'group' || sessions >= limits.maxSessions) {
+    // Session events are the tracker's, delivered on their own: only poll records are grouped.
+    if (data.kind === 'group' || data.kind === 'session_events' || sessions >= limits.maxSessions) {
       out.push(job);
       continue;
     }

@@ -1,5 +1,6 @@
 import type { Result } from 'ioredis';
 import type { RedisConnection } from './connection.js';
+import { TRACK_SCRIPT } from './tracking-script.js';
 
 /*
  * The Lua scripts of the product, registered once per connection with ioredis's defineCommand: ioredis
@@ -26,6 +27,8 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 if current and tonumber(current) > tonumber(ARGV[2]) then return 0 end
 redis.call('hset', KEYS[1], ARGV[1], ARGV[2]) return 1`,
   },
+  /** The tracker's state, events and outbox of one proxy: see tracking-script.ts. */
+  qsmTrack: { numberOfKeys: 4, lua: TRACK_SCRIPT },
 } as const;
 
 declare module 'ioredis' {
@@ -39,6 +42,13 @@ declare module 'ioredis' {
       field: string,
     ): Result<number, Context>;
     qsmClaimIfNotOlder(hashKey: string, field: string, value: string): Result<number, Context>;
+    qsmTrack(
+      stateKey: string,
+      metaKey: string,
+      outboxKey: string,
+      retiredKey: string,
+      ...args: string[]
+    ): Result<[string, string?], Context>;
   }
 }
 

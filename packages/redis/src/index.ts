@@ -7,3 +7,4 @@ export * from './poll-lock.js';
 export * from './published-snapshots.js';
 export * from './session-counts.js';
 export * from './site-intervals.js';
+export * from './tracking-store.js';

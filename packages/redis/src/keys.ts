@@ -14,3 +14,8 @@ export const siteIntervalDoneKey = (prefix: string, intervalStart: number) =>
   `${prefix}:qsm:site:${intervalStart}:done`;
 export const siteIntervalOutboxKey = (prefix: string, intervalStart: number) =>
   `${prefix}:qsm:site:${intervalStart}:outbox`;
+export const trackStateKey = (prefix: string, targetId: string) => `${prefix}:qsm:track:state:${targetId}`;
+export const trackMetaKey = (prefix: string, targetId: string) => `${prefix}:qsm:track:meta:${targetId}`;
+export const trackOutboxKey = (prefix: string, outboxId: string) => `${prefix}:qsm:track:outbox:${outboxId}`;
+export const trackRetiredKey = (prefix: string, targetId: string) =>
+  `${prefix}:qsm:track:retired:${targetId}`;

@@ -17,10 +17,12 @@ export interface BoardOptions {
 const DESCRIPTIONS: Record<QueueName, string> = {
   poll: 'One job per (server, virtual proxy) per polling interval',
   'sink-influx':
-    'Poll results and poll errors on their way to InfluxDB: one job per poll, or one per group of polls that finished together',
-  'sink-mqtt': 'Poll results on their way to the MQTT broker',
+    'Poll results and poll errors on their way to InfluxDB: one job per poll, or one per group of polls that finished together; session events (session-events jobs)',
+  'sink-mqtt': 'Poll results and session events on their way to the MQTT broker',
   discovery:
     'Reads of the Qlik repository that find the virtual proxies to poll (DISCOVERY_ENABLE); a failed read shows its error here',
+  'session-track':
+    'Successful polls (who had which session) and retired proxies on their way to the tracker, which derives session start and end events (SESSION_TRACKING)',
 };
 
 /**

@@ -1,10 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { findServer, type PollerEnv, type ServerSettings, type Settings } from '@qsm/config';
+import {
+  findServer,
+  type PollerEnv,
+  type ServerSettings,
+  type Settings,
+  type TrackingEnv,
+} from '@qsm/config';
 import type { Logger } from '@qsm/logging';
-import { formatIssues, PAYLOAD_VERSION, type PollFailure, type PollResult } from '@qsm/model';
+import {
+  formatIssues,
+  PAYLOAD_VERSION,
+  type PollFailure,
+  type PollResult,
+  sessionIdentity,
+  type TrackedSession,
+  type TrackResultJob,
+} from '@qsm/model';
 import { isQpsError, type QpsClient, type QpsError } from '@qsm/qps';
 import {
   failureJobId,
+  intervalStartOf,
   type Job,
   PermanentJobError,
   type PollJobData,
@@ -39,7 +54,7 @@ export interface PollHandlerDeps {
   settings(): Settings;
   /** The QPS client in force now (a new one after a certificate change). */
   qps(): QpsClient;
-  env: Pick<PollerEnv, 'QPS_TIMEOUT_MS'>;
+  env: Pick<PollerEnv, 'QPS_TIMEOUT_MS'> & Pick<TrackingEnv, 'SESSION_TRACKING'>;
   lock: PollLock;
   delivery: Pick<ResultDelivery, 'deliver' | 'deliveredInGroup'>;
   metrics: PollerMetrics;
@@ -56,7 +71,8 @@ export function pollTimeoutMs(settings: Settings, env: Pick<PollerEnv, 'QPS_TIME
 /**
  * What a poller does with one poll job. It looks the server up in the current config, skips a poll that
  * is stale, already delivered by an earlier attempt, or running elsewhere (the poll lock), fetches the
- * sessions, and adds one PollResult to every enabled sink queue in one atomic step. A failed poll becomes
+ * sessions, and adds one PollResult to every enabled sink queue in one atomic step (with SESSION_TRACKING,
+ * also the sessions' identities to the tracker's queue, in the same step). A failed poll becomes
  * an error record for InfluxDB and a thrown job error; errors that retrying cannot fix are permanent.
  */
 export function createPollHandler(deps: PollHandlerDeps) {
@@ -193,6 +209,11 @@ export function createPollHandler(deps: PollHandlerDeps) {
         [
           current.influxdbConfig.enable && { queue: QUEUE.influx, id, data: result },
           current.mqttConfig.enable && { queue: QUEUE.mqtt, id, data: result },
+          deps.env.SESSION_TRACKING && {
+            queue: QUEUE.track,
+            id,
+            data: trackResult(result, intervalStartOf(dueAt, target.intervalMs), target.intervalMs),
+          },
         ],
         id,
       );
@@ -208,6 +229,18 @@ export function createPollHandler(deps: PollHandlerDeps) {
       });
     }
   };
+}
+
+/** What the tracker gets of a successful poll: who had which session, and when it was polled. */
+export function trackResult(result: PollResult, intervalStart: number, intervalMs: number): TrackResultJob {
+  const { sessions, kind: _sessions, ...fields } = result;
+  const tracked: TrackedSession[] = [];
+  for (const session of sessions) {
+    // The poller's QPS client passes only sessions with an identity; this keeps the types honest.
+    const who = sessionIdentity(session);
+    if (who) tracked.push({ sessionId: who.sessionId, userDirectory: who.directory, userId: who.userId });
+  }
+  return { ...fields, kind: 'track_result', intervalStart, intervalMs, sessions: tracked };
 }
 
 /** A target found in the Qlik repository, as if the user had listed it under `servers[]`. */

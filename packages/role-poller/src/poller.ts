@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { PollerEnv, Settings } from '@qsm/config';
+import type { PollerEnv, Settings, TrackingEnv } from '@qsm/config';
 import type { RoleContext, RunningRole } from '@qsm/host';
 import { createQpsClient, type QpsClient } from '@qsm/qps';
 import { closeWorker, createResultDelivery, type PollJobData, QUEUE, startWorker } from '@qsm/queues';
@@ -12,7 +12,10 @@ import { registerSessionGauge } from './session-gauge.js';
  * A BullMQ worker on the poll queue, handing each job to the poll handler (createPollHandler), with the
  * settings and QPS client of the latest config.
  */
-export async function startPoller(context: RoleContext, env: PollerEnv): Promise<RunningRole> {
+export async function startPoller(
+  context: RoleContext,
+  env: PollerEnv & Pick<TrackingEnv, 'SESSION_TRACKING'>,
+): Promise<RunningRole> {
   const { logger } = context;
   const metrics = pollerMetrics(context.registry);
   const delivery = createResultDelivery(context.queues);
@@ -48,7 +51,11 @@ export async function startPoller(context: RoleContext, env: PollerEnv): Promise
   });
 
   logger.info(
-    { concurrency: env.POLLER_CONCURRENCY, timeoutMs: pollTimeoutMs(settings, env) },
+    {
+      concurrency: env.POLLER_CONCURRENCY,
+      timeoutMs: pollTimeoutMs(settings, env),
+      sessionTracking: env.SESSION_TRACKING,
+    },
     'poll worker running',
   );
 

@@ -5,9 +5,11 @@ import { createQpsClient, type QpsClient } from '@qsm/qps';
 import {
   createResultDelivery,
   failureJobId,
+  intervalStartOf,
   openQueue,
   PermanentJobError,
   type PollJobData,
+  parseJobData,
   QUEUE,
   type ResultDelivery,
   RetryableJobError,
@@ -104,7 +106,7 @@ function handler(overrides: Partial<PollHandlerDeps> = {}) {
   return createPollHandler({
     settings: () => settings,
     qps: () => qps,
-    env: { QPS_TIMEOUT_MS: 2000 },
+    env: { QPS_TIMEOUT_MS: 2000, SESSION_TRACKING: false },
     lock: createPollLock(redis, prefix),
     delivery,
     metrics: pollerMetrics(registry),
@@ -149,7 +151,9 @@ const requests = async (vp: string) => (await sim.proxyState('sense1', vp)).requ
 const metric = async (name: string, labels: Record<string, string> = {}) =>
   metricValue(await registry.metrics(), name, labels);
 
-async function jobIds(queue: typeof QUEUE.influx | typeof QUEUE.mqtt): Promise<Array<string | undefined>> {
+async function jobIds(
+  queue: typeof QUEUE.influx | typeof QUEUE.mqtt | typeof QUEUE.track,
+): Promise<Array<string | undefined>> {
   const q = openQueue({ connection: redis, prefix }, queue);
   const ids = (await q.getWaiting(0, -1)).map((j) => j.id);
   await q.close();
@@ -329,6 +333,34 @@ describe('the poll handler', () => {
     expect(error).toBeInstanceOf(PermanentJobError);
     expect(await jobIds(QUEUE.influx)).not.toContain(
       failureJobId({ serverName: 'sense1', virtualProxy: '/broken' }, dueAt, 1),
+    );
+  });
+
+  it('hands the sessions’ identities to the tracker under the poll’s id, with SESSION_TRACKING', async () => {
+    const dueAt = Date.now() - 20;
+    const env = { QPS_TIMEOUT_MS: 2000, SESSION_TRACKING: true };
+    expect((await handler({ env })(scheduledJob('/hdr', dueAt))).outcome).toBe('ok');
+    const id = resultJobId({ serverName: 'sense1', virtualProxy: '/hdr' }, dueAt);
+    expect(await jobIds(QUEUE.influx)).toContain(id);
+    const q = openQueue({ connection: redis, prefix }, QUEUE.track);
+    const job = await q.getJob(id);
+    await q.close();
+    const data = parseJobData(QUEUE.track, job?.data);
+    expect(data).toMatchObject({
+      kind: 'track_result',
+      serverName: 'sense1',
+      virtualProxy: '/hdr',
+      intervalMs: INTERVAL,
+      intervalStart: intervalStartOf(dueAt, INTERVAL),
+    });
+    if (data.kind !== 'track_result') throw new Error('not a result');
+    expect(data.sessions).toHaveLength(3);
+    expect(Object.keys(data.sessions[0]!).sort()).toEqual(['sessionId', 'userDirectory', 'userId']);
+    // Without it, the tracker gets nothing.
+    const later = dueAt + 1;
+    await handler()(scheduledJob('/hdr', later));
+    expect(await jobIds(QUEUE.track)).not.toContain(
+      resultJobId({ serverName: 'sense1', virtualProxy: '/hdr' }, later),
     );
   });
 

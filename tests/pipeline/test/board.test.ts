@@ -135,7 +135,7 @@ describe('Bull Board', () => {
     });
     const page = await context.newPage();
     await page.goto(`${boardUrl}/`);
-    for (const queue of ['poll', 'sink-influx', 'sink-mqtt', 'discovery']) {
+    for (const queue of ['poll', 'sink-influx', 'sink-mqtt', 'discovery', 'session-track']) {
       await expect
         .poll(() => page.getByText(queue, { exact: true }).count(), { timeout: 15_000 })
         .toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 import type { PollResult } from '@qsm/model';
-import type { createResultDelivery, DeliveryReceipt, SinkJobSpec } from '@qsm/queues';
-import { resultJobId } from '@qsm/queues';
+import type { createResultDelivery, DeliveryReceipt } from '@qsm/queues';
+import { type QUEUE, resultJobId } from '@qsm/queues';
 import { samplePollResult } from '@qsm/testkit';
 
 /** A result of one poll of server sense1 (QPS sense1.lab:4243), as a poller delivers it to the sinks. */
@@ -17,7 +17,7 @@ export function pollResult(virtualProxy: string, polledAt: number, users: string
 /** Adds results to a sink queue the way a poller does (job id from the poll), for tests of a sink alone. */
 export function sendResults(
   delivery: ReturnType<typeof createResultDelivery>,
-  queue: SinkJobSpec['queue'],
+  queue: typeof QUEUE.influx | typeof QUEUE.mqtt,
   results: PollResult[],
 ): Promise<DeliveryReceipt> {
   return delivery.deliver(results.map((r) => ({ queue, id: resultJobId(r, r.polledAt), data: r })));
