@@ -5,14 +5,19 @@ import {
   mqttSinkEnvSchema,
   pollerEnvSchema,
   schedulerEnvSchema,
+  trackerEnvSchema,
 } from '@qsm/config';
 import { runApp } from '@qsm/host';
 import { startInfluxSink } from '@qsm/role-influx-sink';
 import { startMqttSink } from '@qsm/role-mqtt-sink';
 import { startPoller } from '@qsm/role-poller';
 import { discoverySetupFrom, startScheduler } from '@qsm/role-scheduler';
+import { startTracker } from '@qsm/role-tracker';
 
-/** Scheduler, poller and the enabled sinks in one process: the same roles the separate apps run. */
+/**
+ * Scheduler, poller, the enabled sinks and (with SESSION_TRACKING) the tracker in one process: the same roles
+ * the separate apps run.
+ */
 await runApp({
   role: 'all-in-one',
   defaultHttpPort: 9850,
@@ -23,7 +28,8 @@ await runApp({
     .extend(influxSinkEnvSchema.shape)
     .extend(mqttSinkEnvSchema.shape)
     .extend(schedulerEnvSchema.shape)
-    .extend(discoveryEnvSchema.shape),
+    .extend(discoveryEnvSchema.shape)
+    .extend(trackerEnvSchema.shape),
   start: async (context, env) => {
     const { influxdbConfig, mqttConfig } = context.settings;
     return [
@@ -31,6 +37,7 @@ await runApp({
       await startPoller(context, env),
       ...(influxdbConfig.enable ? [await startInfluxSink(context, env)] : []),
       ...(mqttConfig.enable ? [await startMqttSink(context, env)] : []),
+      ...(env.SESSION_TRACKING ? [await startTracker(context, env)] : []),
     ];
   },
 });

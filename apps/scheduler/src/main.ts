@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { discoveryEnvSchema, schedulerEnvSchema } from '@qsm/config';
+import { discoveryEnvSchema, schedulerEnvSchema, trackingEnvSchema } from '@qsm/config';
 import { runApp } from '@qsm/host';
 import { discoverySetupFrom, startScheduler } from '@qsm/role-scheduler';
 
@@ -9,6 +9,6 @@ await runApp({
   connection: 'producer',
   config: 'required',
   checkCertificates: false,
-  env: schedulerEnvSchema.extend(discoveryEnvSchema.shape),
+  env: schedulerEnvSchema.extend(discoveryEnvSchema.shape).extend(trackingEnvSchema.shape),
   start: async (context, env) => [await startScheduler(context, env, discoverySetupFrom(env))],
 });

@@ -145,6 +145,11 @@ export const trackingEnvSchema = z.object({
 
 export const trackerEnvSchema = trackingEnvSchema.extend({
   TRACKER_CONCURRENCY: int(1, 10_000).default(32),
+  /**
+   * Tests only: the tracker waits this long after writing a change's state and events, before delivering
+   * them, and logs that it does, so that a fault test can kill it at exactly that point.
+   */
+  TRACKER_TEST_PAUSE_BEFORE_DELIVERY_MS: int(0, 600_000).default(0),
 });
 
 export const sinkEnvSchema = z.object({

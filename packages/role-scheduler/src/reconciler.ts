@@ -22,6 +22,11 @@ export interface ReconcileDeps {
   spreadMs: number;
   /** What to poll: the config's targets, and with discovery those found in the repository. */
   targets: PollTargetSource;
+  /**
+   * Told of the schedulers about to be removed (the proxy left the config, or discovery no longer finds
+   * it), before they are: with SESSION_TRACKING, the tracker ends their open sessions (not_monitored).
+   */
+  retire?: (schedulerIds: string[]) => Promise<void>;
 }
 
 /**
@@ -41,6 +46,8 @@ export async function reconcileSchedulers(
     deps.spreadMs,
   );
   const plan = planSchedulers(desired, await listSchedulers(pollQueue));
+  // Before the removal: a reconcile that fails after it would not find the removed schedulers again.
+  if (plan.remove.length > 0) await deps.retire?.(plan.remove);
   await applySchedulerPlan(pollQueue, plan);
   const fields = {
     reason,

@@ -1,7 +1,19 @@
-import type { SchedulerEnv, Settings } from '@qsm/config';
+import type { SchedulerEnv, Settings, TrackingEnv } from '@qsm/config';
 import type { RoleContext, RunningRole } from '@qsm/host';
-import type { DiscoveredPollTarget, RepositoryTopology } from '@qsm/model';
-import { JOB_CATALOG, openQueue, QUEUE, type SchedulerPlan } from '@qsm/queues';
+import {
+  type DiscoveredPollTarget,
+  PAYLOAD_VERSION,
+  type RepositoryTopology,
+  type TrackRetireJob,
+} from '@qsm/model';
+import {
+  JOB_CATALOG,
+  openQueue,
+  QUEUE,
+  type Queue,
+  type SchedulerPlan,
+  targetOfSchedulerId,
+} from '@qsm/queues';
 import { createDiscoveryStore, onRedisStateChange } from '@qsm/redis';
 import { discoveryMetrics } from './discovery-metrics.js';
 import {
@@ -42,11 +54,15 @@ export interface ResolvingDiscovery extends SchedulerDiscovery {
  */
 export async function startScheduler(
   context: RoleContext,
-  env: SchedulerEnv = { SCHEDULE_SPREAD_MS: 0, SCHEDULE_CHECK_INTERVAL_MS: 60_000 },
+  env: SchedulerEnv & Partial<Pick<TrackingEnv, 'SESSION_TRACKING'>> = {
+    SCHEDULE_SPREAD_MS: 0,
+    SCHEDULE_CHECK_INTERVAL_MS: 60_000,
+  },
   discoverySetup?: DiscoverySetup,
 ): Promise<SchedulerRole> {
   const { logger } = context;
   const pollQueue = openQueue(context.queues, QUEUE.poll);
+  const trackQueue = env.SESSION_TRACKING ? openQueue(context.queues, QUEUE.track) : undefined;
   const store = createDiscoveryStore(context.queues.connection, context.queues.prefix);
   const metrics = discoveryMetrics(context.registry);
   // A ConfigError here stops the app with its message, as a bad config file does.
@@ -61,7 +77,17 @@ export async function startScheduler(
     : configuredTargets;
   const reconciler = createReconciler({
     apply: (settings, reason) =>
-      reconcileSchedulers({ pollQueue, logger, spreadMs: env.SCHEDULE_SPREAD_MS, targets }, settings, reason),
+      reconcileSchedulers(
+        {
+          pollQueue,
+          logger,
+          spreadMs: env.SCHEDULE_SPREAD_MS,
+          targets,
+          ...(trackQueue ? { retire: (ids: string[]) => retireTargets(trackQueue, ids) } : {}),
+        },
+        settings,
+        reason,
+      ),
     logger,
   });
   const latest = () => reconciler.latest() ?? context.settings;
@@ -133,10 +159,32 @@ export async function startScheduler(
       await runner?.stop();
       await influxQueue?.close();
       await reconciler.stop();
+      await trackQueue?.close();
       discovery?.close();
       await pollQueue.close();
     },
   };
+}
+
+/**
+ * Tells the tracker that these schedulers' proxies are no longer polled: their open sessions end with
+ * reason not_monitored now. One job per proxy and removal (replicas removing the same scheduler at once
+ * add one each: the second finds nothing left to end).
+ */
+async function retireTargets(trackQueue: Queue, schedulerIds: string[], now = Date.now()): Promise<void> {
+  const jobs = schedulerIds.flatMap((id) => {
+    const target = targetOfSchedulerId(id);
+    if (!target) return [];
+    const data: TrackRetireJob = { v: PAYLOAD_VERSION, kind: 'track_retire', ...target, retiredAt: now };
+    return [
+      {
+        name: 'track-retire',
+        data,
+        opts: { ...JOB_CATALOG[QUEUE.track].options, jobId: `retire|${id}|${now}` },
+      },
+    ];
+  });
+  if (jobs.length > 0) await trackQueue.addBulk(jobs);
 }
 
 /** Discovery is off: no replica reads the repository, and no session gauge shows what it found. */

@@ -18,7 +18,7 @@ export const dashboardProviderFile = path.join(
   'dashboards.yaml',
 );
 
-export const APPS = ['scheduler', 'poller', 'influx-sink', 'mqtt-sink', 'board'] as const;
+export const APPS = ['scheduler', 'poller', 'tracker', 'influx-sink', 'mqtt-sink', 'board'] as const;
 
 export type Service = Record<string, unknown> & {
   image?: string;

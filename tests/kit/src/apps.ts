@@ -2,7 +2,14 @@ import { type RunningProcess, startProcess } from '@qsm/child-process';
 import { appMain } from './paths.js';
 import { services } from './services.js';
 
-export type AppName = 'scheduler' | 'poller' | 'influx-sink' | 'mqtt-sink' | 'all-in-one' | 'board';
+export type AppName =
+  | 'scheduler'
+  | 'poller'
+  | 'tracker'
+  | 'influx-sink'
+  | 'mqtt-sink'
+  | 'all-in-one'
+  | 'board';
 
 export interface RunningApp extends RunningProcess {
   /** Port of /healthz, /readyz and /metrics. */

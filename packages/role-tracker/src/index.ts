@@ -1,0 +1,3 @@
+export * from './track-handler.js';
+export { startTracker, type TrackerDeps, type TrackerExtension } from './tracker.js';
+export { type TrackerMetrics, trackerMetrics } from './tracker-metrics.js';
