@@ -121,7 +121,7 @@ function createClientWriter(transport: TransportSettings, target: ClientTarget):
       }
     },
     async write(lines) {
-      const api = influx.getWriteApi(target.org, target.bucket, 'ms', {
+      const api = influx.getWriteApi(target.org, target.bucket, 'ns', {
         batchSize: lines.length + 1,
         maxBufferLines: lines.length + 1,
         flushInterval: 0,

@@ -20,7 +20,7 @@ describe('a failed read of the Qlik repository', () => {
     expect(line).toBe(
       'butler_sos_errors,error_type=QRS_API,host=qrs.corp.example:4242,module=discovery,server_name=qrs.corp.example:4242 ' +
         'error_category="http_4xx",error_count=1i,error_message="the repository answered 403 Forbidden",' +
-        'http_status=403i,request_url="https://qrs.corp.example:4242/qrs/proxyservice/full" 1700000000123',
+        'http_status=403i,request_url="https://qrs.corp.example:4242/qrs/proxyservice/full" 1700000000123000000',
     );
   });
 });

@@ -1,4 +1,4 @@
-/** Writes line protocol (millisecond timestamps) to one InfluxDB database or bucket. */
+/** Writes line protocol (nanosecond timestamps: see lineTime) to one InfluxDB database or bucket. */
 export interface InfluxWriter {
   /** Creates the database / retention policy / bucket when missing; returns a note worth logging. Throws InfluxWriteError. */
   ensureTarget(): Promise<string | undefined>;

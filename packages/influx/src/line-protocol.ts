@@ -122,7 +122,20 @@ export function lineTemplate(
   };
 }
 
-/** One line on its own: tags and fields are written sorted by key. Timestamps are milliseconds. */
+/**
+ * A line's timestamp. Every writer of this package writes with nanosecond precision, so that points
+ * of one record that share every tag can still be told apart: `offset` nanoseconds are added to the
+ * millisecond `ms` (0 <= offset < 1,000,000, so the point stays within its millisecond). Built as text:
+ * nanoseconds since 1970 are beyond a double's exact integers.
+ */
+export function lineTime(ms: number, offset = 0): string {
+  if (!Number.isInteger(offset) || offset < 0 || offset >= 1_000_000) {
+    throw new RangeError(`a timestamp offset must be an integer from 0 to 999999 ns, not ${offset}`);
+  }
+  return `${Math.trunc(ms)}${String(offset).padStart(6, '0')}`;
+}
+
+/** One line on its own: tags and fields are written sorted by key. `time` is in milliseconds. */
 export function formatLine(
   version: InfluxVersion,
   measurement: string,
@@ -134,5 +147,5 @@ export function formatLine(
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([key, value]) => `${key}=${value}`)
     .join(',');
-  return lineTemplate(version, tags)(measurement, [], fieldSet, String(time));
+  return lineTemplate(version, tags)(measurement, [], fieldSet, lineTime(time));
 }

@@ -30,14 +30,14 @@ const SERVER =
   'host=sense1.lab,server_description=Central\\ node,server_group=PROD,server_name=sense1,user_session_host=sense1.lab:4243';
 const TAGS = `${SERVER},user_session_virtual_proxy=/hdr`;
 const details = (id: string, dir: string, user: string) =>
-  `user_session_details,${SERVER},user_session_id=${id},user_session_user_directory=${dir},user_session_user_id=${user},user_session_virtual_proxy=/hdr session_id="${id}",user_directory="${dir}",user_id="${user}" 1700000000123`;
+  `user_session_details,${SERVER},user_session_id=${id},user_session_user_directory=${dir},user_session_user_id=${user},user_session_virtual_proxy=/hdr session_id="${id}",user_directory="${dir}",user_id="${user}" 1700000000123000000`;
 
 describe('points for InfluxDB 1.x', () => {
   it("are Butler SOS's three measurements, stamped with the poll time", () => {
     const lines = buildSessionLines(result(sessions), { version: 1, excludeUser: [] });
     expect(lines).toEqual([
-      `user_session_summary,${TAGS} session_count=3i,session_user_id_list="LAB\\\\goran,LAB\\\\anna" 1700000000123`,
-      `user_session_list,${TAGS} session_user_id_list="LAB\\\\goran,LAB\\\\anna" 1700000000123`,
+      `user_session_summary,${TAGS} session_count=3i,session_user_id_list="LAB\\\\goran,LAB\\\\anna" 1700000000123000000`,
+      `user_session_list,${TAGS} session_user_id_list="LAB\\\\goran,LAB\\\\anna" 1700000000123000000`,
       details('s1', 'LAB', 'goran'),
       details('s2', 'LAB', 'anna'),
       details('s3', 'LAB', 'goran'),

@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import type { ExcludedUser } from '@qsm/config';
-import type { PollResult } from '@qsm/model';
+import type { PollResult, ServerIdentity } from '@qsm/model';
 import { type SessionIdentity, sessionIdentity } from '@qsm/model';
 import { createBlacklist } from './blacklist.js';
-import { type InfluxVersion, integerField, lineTemplate, quotedField } from './line-protocol.js';
+import { type InfluxVersion, integerField, lineTemplate, lineTime, quotedField } from './line-protocol.js';
 
 export type { InfluxVersion };
 
@@ -21,7 +21,7 @@ const DETAIL_TAGS = ['user_session_id', 'user_session_user_directory', 'user_ses
 /**
  * A PollResult as the line protocol of the points Butler SOS writes (`user_session_summary`,
  * `user_session_list`, one `user_session_details` per session), with the server tags on every InfluxDB
- * version and the poll time as timestamp (ms). Blacklisted users are left out of everything, count and
+ * version and the poll time as timestamp. Blacklisted users are left out of everything, count and
  * user list included.
  */
 export function buildSessionLines(result: PollResult, options: SessionPointOptions): string[] {
@@ -40,7 +40,7 @@ export function buildSessionLineGroups(
   const excluded = createBlacklist(options.excludeUser);
   const sessions = identitiesOf(result).filter((s) => !excluded(s));
   const tags = proxyTags(result);
-  const time = String(result.polledAt);
+  const time = lineTime(result.polledAt);
   const count = `session_count=${integerField(sessions.length, options.version === 2)}`;
   const users = `session_user_id_list=${quotedField(uniqueUserList(sessions))}`;
   const aggregate = lineTemplate(options.version, tags);
@@ -64,16 +64,24 @@ export function buildSessionLineGroups(
 }
 
 /** The tags every point of one proxy carries; a later entry wins over an earlier one of the same name. */
-export function proxyTags(result: PollResult): Record<string, string> {
+export function proxyTags(result: ServerIdentity): Record<string, string> {
+  const tags = serverTags(result);
+  // With its slash: Butler SOS's dashboards filter on "/hdr", and "/" must not become an empty tag (#816).
+  tags.user_session_virtual_proxy = result.virtualProxy;
+  tags.user_session_host = result.qpsHost;
+  return tags;
+}
+
+/** The tags of a server (as on every measurement): its host, name, description and custom tags. */
+export function serverTags(
+  server: Pick<ServerIdentity, 'hostName' | 'serverName' | 'serverDescription' | 'serverTags'>,
+): Record<string, string> {
   const tags: Record<string, string> = {};
   const entries: Array<[string, string]> = [
-    ['host', result.hostName],
-    ['server_name', result.serverName],
-    ['server_description', result.serverDescription],
-    ...Object.entries(result.serverTags),
-    // With its slash: Butler SOS's dashboards filter on "/hdr", and "/" must not become an empty tag (#816).
-    ['user_session_virtual_proxy', result.virtualProxy],
-    ['user_session_host', result.qpsHost],
+    ['host', server.hostName],
+    ['server_name', server.serverName],
+    ['server_description', server.serverDescription],
+    ...Object.entries(server.serverTags),
   ];
   for (const [name, value] of entries) tags[name] = value;
   return tags;

@@ -74,7 +74,7 @@ export function createV1Writer(transport: TransportSettings, v1: InfluxV1Setting
   const writeOnce = async (body: string) => {
     try {
       return await http.post('/write', {
-        query: { db: v1.dbName, rp: v1.retentionPolicy.name, precision: 'ms' },
+        query: { db: v1.dbName, rp: v1.retentionPolicy.name, precision: 'ns' },
         body,
         headers: { 'Content-Type': 'text/plain; charset=utf-8' },
       });

@@ -164,7 +164,7 @@ describe('the InfluxDB 1.x writer against a real InfluxDB', () => {
     // Same timestamp as ours, so both land in one shard whatever the hour (shards are per hour here).
     const other = writerFor(conflictDb);
     await other.ensureTarget();
-    await other.write([`butler_sos_errors,error_type=OTHER error_count=1.5 ${T + 300_000}`]);
+    await other.write([`butler_sos_errors,error_type=OTHER error_count=1.5 ${T + 300_000}000000`]);
     const batcher = createPointBatcher({
       maxPoints: 1000,
       flushIntervalMs: 10,

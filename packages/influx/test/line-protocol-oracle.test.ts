@@ -24,7 +24,7 @@ function pointTag(value: string, version: InfluxVersion): string {
 }
 
 function fromPoint(point: Point): string {
-  return point.toLineProtocol({ convertTime: (t) => String(t) })!.replaceAll(TAB_STAND_IN, '\t');
+  return point.toLineProtocol({ convertTime: (t) => `${t}000000` })!.replaceAll(TAB_STAND_IN, '\t');
 }
 
 const VERSIONS = [1, 2, 3] as const;
@@ -111,15 +111,15 @@ describe('lines against the official client Point', () => {
       formatLine(version, 'm', { t: value }, [['f', '1i']], 1);
     const pointOf = (value: string) =>
       fromPoint(new Point('m').tag('t', value).intField('f', 1).timestamp(1));
-    expect(tagOf(1, 'a\tb')).toBe('m,t=a\tb f=1i 1');
-    expect(pointOf('a\tb')).toBe('m,t=a\\tb f=1i 1');
-    for (const version of [2, 3] as const) expect(tagOf(version, 'a\tb')).toBe('m,t=a\\tb f=1i 1');
+    expect(tagOf(1, 'a\tb')).toBe('m,t=a\tb f=1i 1000000');
+    expect(pointOf('a\tb')).toBe('m,t=a\\tb f=1i 1000000');
+    for (const version of [2, 3] as const) expect(tagOf(version, 'a\tb')).toBe('m,t=a\\tb f=1i 1000000');
     for (const version of VERSIONS) {
-      expect(tagOf(version, 'dom\\')).toBe('m,t=dom\\\\  f=1i 1');
-      expect(tagOf(version, 'a\nb\rc')).toBe('m,t=a\\nb\\rc f=1i 1');
-      expect(tagOf(version, '')).toBe('m f=1i 1');
+      expect(tagOf(version, 'dom\\')).toBe('m,t=dom\\\\  f=1i 1000000');
+      expect(tagOf(version, 'a\nb\rc')).toBe('m,t=a\\nb\\rc f=1i 1000000');
+      expect(tagOf(version, '')).toBe('m f=1i 1000000');
     }
-    expect(pointOf('dom\\')).toBe('m,t=dom\\ f=1i 1');
+    expect(pointOf('dom\\')).toBe('m,t=dom\\ f=1i 1000000');
   });
 });
 
@@ -281,7 +281,7 @@ describe('error lines', () => {
     expect(buildErrorLine({ ...base, httpStatus: 503 }, 'butler_sos_errors', 2)).toBe(
       'butler_sos_errors,error_type=PROXY_API,host=sense1.lab:4243,server_name=sense1,virtual_proxy=/hdr ' +
         'error_category="timeout",error_count=1i,error_message="no answer within 5000 ms",http_status=503i,' +
-        'request_url="https://sense1.lab:4243/qps/hdr/session" 1700000000456',
+        'request_url="https://sense1.lab:4243/qps/hdr/session" 1700000000456000000',
     );
   });
 });
