@@ -16,4 +16,5 @@ export {
   sessionIdentity,
   sessionProblem,
 } from './session.js';
+export * from './sink-jobs.js';
 export * from './tracking.js';

@@ -101,34 +101,3 @@ export const repositoryFailureSchema = z.object({
   timeoutMs: z.number().int().optional(),
 });
 export type RepositoryFailure = z.output<typeof repositoryFailureSchema>;
-
-export const influxSinkJobSchema = z.discriminatedUnion('kind', [
-  pollResultSchema,
-  pollFailureSchema,
-  repositoryFailureSchema,
-]);
-/** One record for InfluxDB: a poll's result or failure, or a failed read of the repository. */
-export type InfluxSinkJob = z.output<typeof influxSinkJobSchema>;
-
-/**
- * Records of several polls that one poller delivered together, as one job of the InfluxDB queue (see
- * groupInfluxJobs). Only the envelope is checked here: the sink checks each member on its own, so that
- * one malformed member names itself and does not take the others with it.
- */
-export const influxSinkGroupSchema = z.object({
-  v: version,
-  kind: z.literal('group'),
-  members: z.array(z.object({ id: z.string(), data: z.unknown() })).min(1),
-});
-export interface InfluxSinkGroup {
-  v: typeof PAYLOAD_VERSION;
-  kind: 'group';
-  /** Each member's own job id (what it would have had alone) and record. */
-  members: Array<{ id: string; data: InfluxSinkJob }>;
-}
-
-/** What a job of the InfluxDB queue carries: one poll's record, or a group of them. */
-export type InfluxQueueJob = InfluxSinkJob | InfluxSinkGroup;
-
-export const mqttSinkJobSchema = pollResultSchema;
-export type MqttSinkJob = PollResult;

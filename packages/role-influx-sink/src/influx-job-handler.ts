@@ -1,6 +1,6 @@
 import { InfluxWriteError } from '@qsm/influx';
 import type { Logger } from '@qsm/logging';
-import type { InfluxQueueJob } from '@qsm/model';
+import { type InfluxQueueJob, sinkRecordMadeAt } from '@qsm/model';
 import { type Job, PermanentJobError, RetryableJobError } from '@qsm/queues';
 import { deliveryLatencyMetric } from '@qsm/sink';
 import type { Registry } from 'prom-client';
@@ -63,7 +63,7 @@ export function createInfluxJobHandler(deps: InfluxJobHandlerDeps) {
       }
       return { ok: false, id, category: 'influx_unavailable', message: (error as Error).message };
     }
-    const ageMs = Date.now() - (record.kind === 'sessions' ? record.polledAt : record.failedAt);
+    const ageMs = Date.now() - sinkRecordMadeAt(record);
     delivery.observe({ sink: 'influx' }, ageMs / 1000);
     return { ok: true, points: lines, ageMs };
   };

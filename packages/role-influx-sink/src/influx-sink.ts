@@ -41,6 +41,7 @@ export async function startInfluxSink(context: RoleContext, env: InfluxSinkEnv):
       excludeUser: settings.userSessions.excludeUser,
       errorTracking: settings.errorTracking,
       sessionIdHashKey: env.SESSION_ID_HASH_KEY,
+      sessionEventsAsUserEvents: env.SESSION_EVENTS_AS_USER_EVENTS,
     }),
     logger,
     registry: context.registry,

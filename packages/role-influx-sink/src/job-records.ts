@@ -45,8 +45,19 @@ export function storedRecords(job: Job<InfluxQueueJob> | undefined): unknown[] {
 export function oldestRecordAt(job: Job<InfluxQueueJob> | undefined): number {
   const known = storedRecords(job)
     .map((data) => {
-      const times = data as Partial<{ polledAt: number; failedAt: number }> | undefined;
-      return times?.polledAt ?? times?.failedAt;
+      const times = data as
+        | Partial<{
+            polledAt: number;
+            failedAt: number;
+            time: number;
+            intervalStart: number;
+            intervalMs: number;
+          }>
+        | undefined;
+      if (times?.intervalStart !== undefined && typeof times.intervalMs === 'number') {
+        return times.intervalStart + times.intervalMs;
+      }
+      return times?.polledAt ?? times?.failedAt ?? times?.time;
     })
     .filter((t): t is number => typeof t === 'number');
   return known.length > 0 ? Math.min(...known) : (job?.timestamp ?? Date.now());

@@ -2,7 +2,10 @@ import type { ErrorTrackingSettings, ExcludedUser } from '@qsm/config';
 import {
   buildErrorLine,
   buildRepositoryErrorLine,
+  buildSessionEventLines,
   buildSessionLineGroups,
+  buildSiteFigureLines,
+  buildUserEventLines,
   type InfluxVersion,
 } from '@qsm/influx';
 import type { InfluxSinkJob } from '@qsm/model';
@@ -13,13 +16,16 @@ export interface RecordLineSettings {
   excludeUser: readonly ExcludedUser[];
   errorTracking: ErrorTrackingSettings;
   sessionIdHashKey?: string | undefined;
+  /** SESSION_EVENTS_AS_USER_EVENTS: session events also go to Butler SOS's `user_events`. */
+  sessionEventsAsUserEvents?: boolean;
 }
 
 /**
  * A record's lines in two groups. A poll result's summary and list stay apart from its details: InfluxDB
  * may refuse new session ids (a tag value limit), and must not take the counts with them. A failed poll is
  * one `butler_sos_errors` line, when error tracking writes to InfluxDB, and so is a failed read of the
- * Qlik repository.
+ * Qlik repository. The tracker's session events are `user_session_events` points (and, when asked for,
+ * Butler SOS's `user_events`); its site figures are `user_session_site` points.
  */
 export function recordLines(
   record: InfluxSinkJob,
@@ -31,6 +37,14 @@ export function recordLines(
       excludeUser: settings.excludeUser,
       sessionIdHashKey: settings.sessionIdHashKey,
     });
+  }
+  if (record.kind === 'session_events') {
+    const events = buildSessionEventLines(record, settings);
+    const userEvents = settings.sessionEventsAsUserEvents ? buildUserEventLines(record, settings) : [];
+    return { aggregates: [...events, ...userEvents], details: [] };
+  }
+  if (record.kind === 'site_figures') {
+    return { aggregates: buildSiteFigureLines(record, settings.version), details: [] };
   }
   if (!settings.errorTracking.influxdb) return { aggregates: [], details: [] };
   const { measurementName } = settings.errorTracking;

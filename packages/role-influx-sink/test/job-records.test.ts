@@ -22,6 +22,11 @@ describe("a job's records as its retries see them", () => {
     expect(oldestRecordAt(jobOf(samplePollResult([], { polledAt: 400 })))).toBe(400);
   });
 
+  it('times session events from their poll, and site figures from the end of their interval', () => {
+    expect(oldestRecordAt(jobOf({ kind: 'session_events', time: 500 }))).toBe(500);
+    expect(oldestRecordAt(jobOf({ kind: 'site_figures', intervalStart: 600, intervalMs: 30 }))).toBe(630);
+  });
+
   it("falls back on the job's own time when no record carries one", () => {
     expect(oldestRecordAt(jobOf({ v: 1, kind: 'group', members: 'none' }, 77))).toBe(77);
     expect(storedRecords(jobOf({ v: 1, kind: 'group', members: 'none' }))).toEqual([]);
