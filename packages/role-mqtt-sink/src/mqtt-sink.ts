@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { MqttSinkEnv, Settings } from '@qsm/config';
 import type { RoleContext, RunningRole } from '@qsm/host';
-import type { MqttSinkJob } from '@qsm/model';
+import { type MqttSinkJob, sinkRecordMadeAt } from '@qsm/model';
 import { createMqttPublisher } from '@qsm/mqtt';
 import { formatHostPort, redactUrl } from '@qsm/net';
-import { closeWorker, openQueue, QUEUE, startWorker } from '@qsm/queues';
+import { closeWorker, type Job, openQueue, QUEUE, startWorker } from '@qsm/queues';
 import { createPublishedSnapshots } from '@qsm/redis';
 import { createSinkRetries, createStateLog, startIdleSink } from '@qsm/sink';
 import { followBroker } from './broker-state.js';
@@ -17,6 +17,13 @@ export function brokerUrl(settings: Settings, env: Pick<MqttSinkEnv, 'MQTT_URL'>
   const mqtt = settings.mqttConfig;
   if (!mqtt.enable) throw new Error('mqttConfig.enable is false');
   return `mqtt://${formatHostPort(mqtt.brokerHost, mqtt.brokerPort)}`;
+}
+
+/** When a job's record was made, for giving up its retries; a malformed record by its job's time. */
+export function jobBornAt(job: Job<MqttSinkJob> | undefined): number {
+  const data = job?.data as MqttSinkJob | null | undefined;
+  const madeAt = typeof data === 'object' && data !== null ? sinkRecordMadeAt(data) : undefined;
+  return typeof madeAt === 'number' && Number.isFinite(madeAt) ? madeAt : (job?.timestamp ?? Date.now());
 }
 
 /**
@@ -50,7 +57,7 @@ export async function startMqttSink(context: RoleContext, env: MqttSinkEnv): Pro
     maxBackoffMs: env.SINK_MAX_BACKOFF_MS,
     logger,
     registry: context.registry,
-    bornAt: (job) => job?.data.polledAt ?? Date.now(),
+    bornAt: jobBornAt,
   });
   const publish = createMqttPublishHandler({
     publisher,

@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followBroker } from '../src/broker-state.js';
 import { createExpiredSweeper } from '../src/expired-sweeper.js';
 import { createMqttPublishHandler } from '../src/mqtt-publish-handler.js';
+import { jobBornAt } from '../src/mqtt-sink.js';
 
 const prefix = uniqueName('mqtt_broker_state');
 let redis: Redis;
@@ -53,7 +54,7 @@ describe('the MQTT sink following its broker', () => {
       maxBackoffMs: 500,
       logger: logs.logger,
       registry,
-      bornAt: (job) => job?.data.polledAt ?? Date.now(),
+      bornAt: jobBornAt,
     });
     const publisher = createMqttPublisher({ url: broker.url }, 500);
     const handle = createMqttPublishHandler({

@@ -172,3 +172,95 @@ describe('the MQTT sink publishing a result', () => {
     }
   });
 });
+
+describe("the MQTT sink publishing the tracker's records", () => {
+  const eventsRecord = (time: number, virtualProxy: string, userIds: string[]) => ({
+    v: 1,
+    kind: 'session_events',
+    serverName: 'sense1',
+    serverDescription: 'Central',
+    hostName: 'sense1.lab',
+    serverTags: {},
+    qpsHost: 'sense1.lab:4243',
+    virtualProxy,
+    time,
+    pollIntervalMs: 30_000,
+    events: userIds.map((userId, i) => ({
+      event: i % 2 === 0 ? 'start' : 'end',
+      sessionId: `s-${userId}`,
+      userDirectory: 'LAB',
+      userId,
+      firstSeen: time - 60_000,
+      lastSeen: i % 2 === 0 ? time - 60_000 : time - 30_000,
+      startKnown: true,
+      ...(i % 2 === 0 ? {} : { reason: 'gone' }),
+    })),
+  });
+  const figures = (intervalStart: number, uniqueUsers: number) => ({
+    v: 1,
+    kind: 'site_figures',
+    intervalStart,
+    intervalMs: 30_000,
+    sessionLimitWarn: 4,
+    site: {
+      uniqueUsers,
+      sessionCount: uniqueUsers,
+      maxSessionsPerUser: 1,
+      usersAtLimit: 0,
+      proxiesPolled: 1,
+      proxiesFailed: 0,
+    },
+    servers: [],
+    usersAtLimit: [],
+  });
+
+  it("publishes one message per event, in order, to the proxy's event topic, never retained", async () => {
+    const { registry, handle } = setup();
+    const time = Date.now() - 500;
+    const outcome = await handle(jobOf('e1', eventsRecord(time, '/ev', ['a,b=c', 'new\nline', 'ünï'])));
+    const topic = `${base}sense1.lab/usersessionevent/ev`;
+    expect(outcome).toMatchObject({ topic, events: 3 });
+    await waitUntil(() => received(topic).length === 3, 'three event messages');
+    const messages = received(topic).map((m) => ({ ...m, body: JSON.parse(m.payload) }));
+    expect(messages.map((m) => m.body.userId)).toEqual(['a,b=c', 'new\nline', 'ünï']);
+    expect(messages.map((m) => m.body.event)).toEqual(['start', 'end', 'start']);
+    expect(messages.every((m) => m.qos === 1 && m.retain === false)).toBe(true);
+    expect(messages[1]!.body).toMatchObject({
+      durationMs: 30_000,
+      reason: 'gone',
+      time: new Date(time).toISOString(),
+    });
+    expect(await metricValue(registry, 'qsm_mqtt_messages_published_total')).toBe(1);
+  });
+
+  it('publishes every events record, an older one after a newer one too (events are not snapshots)', async () => {
+    const { handle } = setup();
+    const now = Date.now();
+    await handle(jobOf('n', eventsRecord(now, '/evs', ['new'])));
+    expect(await handle(jobOf('o', eventsRecord(now - 5000, '/evs', ['old'])))).toMatchObject({ events: 1 });
+    const topic = `${base}sense1.lab/usersessionevent/evs`;
+    await waitUntil(() => received(topic).length === 2, 'both records');
+  });
+
+  it('publishes the site figures to usersessionsite, and skips an interval older than the one published', async () => {
+    const siteBase = `${base}site1/`;
+    const { handle } = setup({ baseTopic: () => siteBase });
+    const start = Math.floor(Date.now() / 30_000) * 30_000 - 30_000;
+    const topic = `${siteBase}usersessionsite`;
+    expect(await handle(jobOf('f2', figures(start, 7)))).toMatchObject({ topic, site: true });
+    expect(await handle(jobOf('f1', figures(start - 30_000, 3)))).toEqual({ topic, skipped: 'superseded' });
+    await waitUntil(() => received(topic).length === 1, 'the site figures');
+    expect(JSON.parse(received(topic)[0]!.payload)).toMatchObject({
+      intervalStart: new Date(start).toISOString(),
+      site: { uniqueUsers: 7 },
+      usersAtLimit: [],
+    });
+  });
+
+  it('gives up site figures whose interval ended longer ago than SINK_MAX_AGE_MS', async () => {
+    const { handle } = setup({ maxAgeMs: 10_000 });
+    const error = await handle(jobOf('old-f', figures(Date.now() - 60_000, 1))).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentJobError);
+    expect((error as PermanentJobError).category).toBe('result_too_old');
+  });
+});
