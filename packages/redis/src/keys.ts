@@ -19,3 +19,4 @@ export const trackMetaKey = (prefix: string, targetId: string) => `${prefix}:qsm
 export const trackOutboxKey = (prefix: string, outboxId: string) => `${prefix}:qsm:track:outbox:${outboxId}`;
 export const trackRetiredKey = (prefix: string, targetId: string) =>
   `${prefix}:qsm:track:retired:${targetId}`;
+export const siteLatestKey = (prefix: string) => `${prefix}:qsm:site:latest`;

@@ -1,6 +1,6 @@
 import type { Result } from 'ioredis';
 import type { RedisConnection } from './connection.js';
-import { siteIntervalDoneKey, siteIntervalKey, siteIntervalOutboxKey } from './keys.js';
+import { siteIntervalDoneKey, siteIntervalKey, siteIntervalOutboxKey, siteLatestKey } from './keys.js';
 
 /*
  * What the site-wide figures of a polling interval are computed from, and the step that makes them
@@ -39,6 +39,17 @@ local outbox = redis.call('get', KEYS[2])
 if outbox then return {0, outbox} end
 return {0}`,
   },
+  /**
+   * KEYS: latest hash. ARGV: interval start, figures. Keeps the figures of the latest interval written
+   * (for the gauges every tracker exports); an older interval's, delivered late, does not replace them.
+   */
+  qsmSetLatestSiteFigures: {
+    numberOfKeys: 1,
+    lua: `local current = redis.call('hget', KEYS[1], 'intervalStart')
+if current and tonumber(current) > tonumber(ARGV[1]) then return 0 end
+redis.call('hset', KEYS[1], 'intervalStart', ARGV[1], 'figures', ARGV[2])
+return 1`,
+  },
 } as const;
 
 declare module 'ioredis' {
@@ -56,6 +67,11 @@ declare module 'ioredis' {
       outbox: string,
       ttlMs: string,
     ): Result<[number, string?], Context>;
+    qsmSetLatestSiteFigures(
+      latestKey: string,
+      intervalStart: string,
+      figures: string,
+    ): Result<number, Context>;
   }
 }
 
@@ -106,6 +122,10 @@ export interface SiteIntervals {
   claim(intervalStart: number, outbox: string): Promise<SiteIntervalClaim>;
   /** Deletes the outbox once its records are in the sink queues; the marker stays. */
   delivered(intervalStart: number): Promise<void>;
+  /** Keeps `figures` as the latest written, unless a later interval's are there already. */
+  setLatest(intervalStart: number, figures: string): Promise<void>;
+  /** The figures of the latest interval written, shared by every tracker (for its gauges). */
+  latest(): Promise<string | null>;
 }
 
 export function createSiteIntervals(connection: RedisConnection, prefix: string): SiteIntervals {
@@ -142,6 +162,12 @@ export function createSiteIntervals(connection: RedisConnection, prefix: string)
     },
     async delivered(intervalStart) {
       await redis.del(siteIntervalOutboxKey(prefix, intervalStart));
+    },
+    async setLatest(intervalStart, figures) {
+      await redis.qsmSetLatestSiteFigures(siteLatestKey(prefix), String(intervalStart), figures);
+    },
+    async latest() {
+      return redis.hget(siteLatestKey(prefix), 'figures');
     },
   };
 }

@@ -78,3 +78,16 @@ describe("claiming an interval's figures", () => {
     }
   });
 });
+
+describe('the latest figures', () => {
+  it('are those of the latest interval written, whatever the order of writing', async () => {
+    const intervals = createSiteIntervals(connection, prefix);
+    expect(await intervals.latest()).toBeNull();
+    await intervals.setLatest(2000, 'second');
+    await intervals.setLatest(1000, 'first, late');
+    expect(await intervals.latest()).toBe('second');
+    await intervals.setLatest(2000, 'second again');
+    await intervals.setLatest(3000, 'third');
+    expect(await intervals.latest()).toBe('third');
+  });
+});
