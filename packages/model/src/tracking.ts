@@ -130,3 +130,15 @@ export const siteFiguresRecordSchema = z.object({
   usersAtLimit: z.array(userAtLimitSchema),
 });
 export type SiteFiguresRecord = z.output<typeof siteFiguresRecordSchema>;
+
+/**
+ * The end of a polling interval (queue `session-track`, one job per interval start): the tracker computes
+ * the interval's site figures from the summaries its results left, and delivers them once.
+ */
+export const trackSiteIntervalJobSchema = z.object({
+  v: version,
+  kind: z.literal('site_interval'),
+  intervalStart: z.number().int(),
+  intervalMs: z.number().int().positive(),
+});
+export type TrackSiteIntervalJob = z.output<typeof trackSiteIntervalJobSchema>;
