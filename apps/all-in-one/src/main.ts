@@ -12,7 +12,7 @@ import { startInfluxSink } from '@qsm/role-influx-sink';
 import { startMqttSink } from '@qsm/role-mqtt-sink';
 import { startPoller } from '@qsm/role-poller';
 import { discoverySetupFrom, startScheduler } from '@qsm/role-scheduler';
-import { startTracker } from '@qsm/role-tracker';
+import { createSiteFiguresExtension, startTracker } from '@qsm/role-tracker';
 
 /**
  * Scheduler, poller, the enabled sinks and (with SESSION_TRACKING) the tracker in one process: the same roles
@@ -37,7 +37,9 @@ await runApp({
       await startPoller(context, env),
       ...(influxdbConfig.enable ? [await startInfluxSink(context, env)] : []),
       ...(mqttConfig.enable ? [await startMqttSink(context, env)] : []),
-      ...(env.SESSION_TRACKING ? [await startTracker(context, env)] : []),
+      ...(env.SESSION_TRACKING
+        ? [await startTracker(context, env, { extensions: [createSiteFiguresExtension(context, env)] })]
+        : []),
     ];
   },
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { trackerEnvSchema } from '@qsm/config';
 import { runApp } from '@qsm/host';
-import { startTracker } from '@qsm/role-tracker';
+import { createSiteFiguresExtension, startTracker } from '@qsm/role-tracker';
 
 await runApp({
   role: 'tracker',
@@ -10,5 +10,7 @@ await runApp({
   config: 'required',
   checkCertificates: false,
   env: trackerEnvSchema,
-  start: async (context, env) => [await startTracker(context, env)],
+  start: async (context, env) => [
+    await startTracker(context, env, { extensions: [createSiteFiguresExtension(context, env)] }),
+  ],
 });

@@ -1,7 +1,7 @@
-import type { TrackerEnv } from '@qsm/config';
+import type { Settings, TrackerEnv } from '@qsm/config';
 import type { RoleContext, RunningRole } from '@qsm/host';
 import type { TrackJob, TrackResultJob } from '@qsm/model';
-import { closeWorker, createResultDelivery, QUEUE, startWorker } from '@qsm/queues';
+import { closeWorker, createResultDelivery, type Job, QUEUE, startWorker } from '@qsm/queues';
 import { createTrackingStore, type TrackOutcome } from '@qsm/redis';
 import { createTrackHandler } from './track-handler.js';
 import { trackerMetrics } from './tracker-metrics.js';
@@ -9,6 +9,9 @@ import { trackerMetrics } from './tracker-metrics.js';
 /** Work that rides on the tracker role (the site figures): told of each result, stopped with the role. */
 export interface TrackerExtension {
   afterResult?(result: TrackResultJob, outcome: TrackOutcome): Promise<void>;
+  /** Processes a job of the session-track queue that is its own (the site figures' interval jobs), else undefined. */
+  takeJob?(job: Job<unknown>): Promise<unknown> | undefined;
+  applySettings?(settings: Settings): Promise<void>;
   checks?(): Promise<Record<string, string>>;
   stop?(): Promise<void>;
 }
@@ -57,7 +60,13 @@ export async function startTracker(
     lockMs: context.workerLockMs,
     // A track job is idempotent (see createTrackHandler): it may go back to the queue a few times.
     maxStalledCount: 5,
-    processor: handle,
+    processor: (job) => {
+      for (const extension of extensions) {
+        const taken = extension.takeJob?.(job);
+        if (taken) return taken;
+      }
+      return handle(job);
+    },
     onError: (error) => logger.debug({ err: error }, 'track worker error'),
   });
   worker.on('failed', (job, error) => {
@@ -79,6 +88,7 @@ export async function startTracker(
     },
     async applySettings(next) {
       settings = next;
+      for (const extension of extensions) await extension.applySettings?.(next);
     },
     async stop() {
       await closeWorker(worker, context.queues.connection);

@@ -1,0 +1,68 @@
+import type { Settings, TrackingEnv } from '@qsm/config';
+import type { RoleContext } from '@qsm/host';
+import { formatIssues, trackSiteIntervalJobSchema } from '@qsm/model';
+import { PermanentJobError } from '@qsm/queues';
+import { createDiscoveryStore, createSiteIntervals } from '@qsm/redis';
+import { createExpectedTargets } from './site-expected-targets.js';
+import { createSiteFiguresDelivery, createSiteIntervalScheduler } from './site-figures-delivery.js';
+import { registerSiteFiguresGauges } from './site-figures-metrics.js';
+import { createSiteIntervalHandler } from './site-interval-handler.js';
+import { createSiteSummaryRecorder } from './site-summary-recorder.js';
+import type { TrackerExtension } from './tracker.js';
+
+/**
+ * The site-wide figures per polling interval, riding on the tracker: each applied result (or a retry of
+ * it) records its proxy's per-user counts for its interval, and the interval's job on the session-track
+ * queue computes and delivers the figures once.
+ */
+export function createSiteFiguresExtension(
+  context: RoleContext,
+  env: Pick<TrackingEnv, 'SESSION_LIMIT_WARN'>,
+): TrackerExtension {
+  const { connection, prefix } = context.queues;
+  let settings: Settings = context.settings;
+  const intervals = createSiteIntervals(connection, prefix);
+  const scheduler = createSiteIntervalScheduler(context.queues);
+  const delivery = createSiteFiguresDelivery(context.queues);
+  const recorder = createSiteSummaryRecorder({ intervals, scheduleInterval: scheduler.scheduleInterval });
+  const handle = createSiteIntervalHandler({
+    intervals,
+    expectedTargets: createExpectedTargets(
+      () => settings,
+      createDiscoveryStore(connection, prefix),
+      context.logger,
+    ),
+    settings: () => settings,
+    sessionLimitWarn: env.SESSION_LIMIT_WARN,
+    deliver: delivery.deliver,
+    scheduleInterval: scheduler.scheduleInterval,
+    now: Date.now,
+    logger: context.logger,
+  });
+  registerSiteFiguresGauges(context.registry, intervals, context.logger);
+
+  return {
+    async afterResult(result, outcome) {
+      // A retry of the poll applied last records the same summary again: its first attempt may have died
+      // before recording it.
+      if (outcome.outcome !== 'older') await recorder.record(result);
+    },
+    takeJob(job) {
+      const data = job.data as { kind?: unknown } | undefined;
+      if (data?.kind !== 'site_interval') return undefined;
+      const parsed = trackSiteIntervalJobSchema.safeParse(data);
+      if (!parsed.success)
+        return Promise.reject(new PermanentJobError('invalid_job', formatIssues(parsed.error.issues)));
+      return handle({ start: parsed.data.intervalStart, ms: parsed.data.intervalMs }).then((outcome) => ({
+        outcome,
+      }));
+    },
+    async applySettings(next) {
+      settings = next;
+    },
+    async stop() {
+      await delivery.close();
+      await scheduler.close();
+    },
+  };
+}
