@@ -51,13 +51,16 @@ local function writeOutbox(identity, time, interval, events, ttl)
 end
 
 if op == 'apply' then
+  -- Applied before and not delivered yet (its tracker died), even if newer results were applied since.
+  local box = redis.call('get', outbox)
+  if box then return {'retry', box} end
   local retiredAt = redis.call('get', retired)
   if retiredAt and at <= tonumber(retiredAt) then return {'older'} end
   local last = redis.call('hget', meta, 'at')
   if last then
     last = tonumber(last)
     if at < last then return {'older'} end
-    if at == last then return {'retry', redis.call('get', outbox)} end
+    if at == last then return {'retry'} end
   end
   local identity, interval = ARGV[5], ARGV[6]
   local known = last and '1' or '0'

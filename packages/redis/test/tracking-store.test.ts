@@ -106,13 +106,18 @@ describe('the tracking store', () => {
   it('changes nothing for an older result, and gives a retry of the same poll its outbox until cleared', async () => {
     const p = proxy('b');
     await p.apply(1000, [session('s1')]);
+    await p.store.clearOutbox('b|1000');
     const applied = await p.apply(3000, [session('s2')]);
     expect(await p.apply(2000, [])).toEqual({ outcome: 'older' });
     expect(await p.apply(1000, [])).toEqual({ outcome: 'older' });
     const retry = await p.apply(3000, [session('s2')]);
     expect(retry).toEqual({ ...applied, outcome: 'retry' });
+    // Still undelivered when a newer result was applied (its tracker died before delivering): still there.
+    await p.apply(3500, [session('s2')]);
+    expect(await p.apply(3000, [session('s2')])).toEqual({ ...applied, outcome: 'retry' });
     await p.store.clearOutbox('b|3000');
-    expect(await p.apply(3000, [session('s2')])).toEqual({ outcome: 'retry', outbox: undefined });
+    expect(await p.apply(3500, [session('s2')])).toEqual({ outcome: 'retry', outbox: undefined });
+    expect(await p.apply(3000, [session('s2')])).toEqual({ outcome: 'older' });
     // The older result did not end s2.
     expect(events(await p.apply(4000, []))?.events.map((e) => [e.event, e.sessionId, e.reason])).toEqual([
       ['end', 's2', 'gone'],
