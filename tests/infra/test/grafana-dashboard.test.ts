@@ -1,4 +1,6 @@
 import type { CertificateSet } from '@qsm/dev-certs';
+import type { SiteFiguresRecord } from '@qsm/model';
+import { createResultDelivery, QUEUE } from '@qsm/queues';
 import {
   cleanupRedisPrefix,
   dropInfluxDatabase,
@@ -6,6 +8,7 @@ import {
   influxQuery,
   rows,
   type Simulator,
+  services,
   startApp,
   startSimulator,
   stopAll,
@@ -15,15 +18,18 @@ import {
   waitUntil,
   writeButlerConfig,
 } from '@qsm/testkit';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { dashboardFile, datasourceFile, readCompose, readText, service } from './infra-files.js';
 
 /*
- * The Grafana dashboard against real data: the pipeline (scheduler, poller, influx-sink) polls the QPS
- * simulator into a database of this test on the local InfluxDB 1.x, one virtual proxy per server failing,
- * then every query of the dashboard (panels and template variables), with Grafana's macros substituted as
- * Grafana would, must run and return data.
+ * The Grafana dashboard against real data: the pipeline (scheduler, poller, tracker, influx-sink) polls the
+ * QPS simulator into a database of this test on the local InfluxDB 1.x, one virtual proxy per server
+ * failing and one session ended (for the session end panels), then every query of the dashboard (panels
+ * and template variables), with Grafana's macros substituted as Grafana would, must run and return data.
+ * The site figures (user_session_site) are added to the InfluxDB sink's queue by the test, as the tracker
+ * adds them, since the tracker's end-of-interval job is not there yet.
  */
 
 interface Target {
@@ -75,6 +81,8 @@ const prefix = uniqueName('infra_dashboard');
 const db = uniqueName('qsm_infra_dashboard');
 let certs: CertificateSet;
 let sim: Simulator;
+/** The session the test ends (the simulator's own churn may end more). */
+let ended: Awaited<ReturnType<Simulator['sessions']>>[number] | undefined;
 
 beforeAll(async () => {
   certs = await testCertificates('infra-dashboard');
@@ -102,8 +110,10 @@ beforeAll(async () => {
     influx: { db },
   });
   await startApp('influx-sink', { configFile, prefix });
+  await startApp('tracker', { configFile, prefix });
   await startApp('poller', { configFile, prefix });
   await startApp('scheduler', { configFile, prefix });
+  await addSiteFigures();
   await waitUntil(
     async () => {
       const errors = rows(
@@ -126,7 +136,70 @@ beforeAll(async () => {
     'sessions of four virtual proxies and errors of two',
     { timeoutMs: 45_000, intervalMs: 250 },
   );
+  // The tracker has seen the first polls: a session that ends now gives an end event.
+  [ended] = await sim.sessions('sense1', '/');
+  await sim.endSession('sense1', '/', ended!.SessionId);
+  await waitUntil(
+    async () => {
+      const ends = rows(
+        await influxQuery(
+          db,
+          `SELECT count("duration_ms") FROM "user_session_events" WHERE "event" = 'end' AND "server_name" = 'sense1' AND "user_session_virtual_proxy" = '/' AND "session_id" = '${ended!.SessionId}'`,
+        ),
+      );
+      const site = rows(await influxQuery(db, 'SELECT count("unique_users") FROM "user_session_site"'));
+      return Number(ends[0]?.count) >= 1 && Number(site[0]?.count) >= 3;
+    },
+    'a session end and the site figures',
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
 });
+
+/** Site figures of the last three intervals (the site and one server each), as the tracker delivers them. */
+async function addSiteFigures(): Promise<void> {
+  const redis = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
+  const delivery = createResultDelivery({ connection: redis, prefix });
+  const intervalMs = 1000;
+  const last = Math.floor(Date.now() / intervalMs) * intervalMs;
+  const record = (intervalStart: number, users: number): SiteFiguresRecord => ({
+    v: 1,
+    kind: 'site_figures',
+    intervalStart,
+    intervalMs,
+    sessionLimitWarn: 4,
+    site: {
+      uniqueUsers: users,
+      sessionCount: users + 2,
+      maxSessionsPerUser: 4,
+      usersAtLimit: 1,
+      proxiesPolled: 6,
+      proxiesFailed: 2,
+    },
+    servers: [
+      {
+        serverName: 'sense1',
+        serverDescription: 'sense1',
+        hostName: '127.0.0.1',
+        serverTags: {},
+        uniqueUsers: users,
+        sessionCount: users + 2,
+      },
+    ],
+    usersAtLimit: [],
+  });
+  try {
+    await delivery.deliver(
+      [3, 2, 1].map((back, i) => ({
+        queue: QUEUE.influx,
+        id: `site-figures-${last - back * intervalMs}`,
+        data: record(last - back * intervalMs, 3 + i),
+      })),
+    );
+  } finally {
+    await delivery.close();
+    redis.disconnect();
+  }
+}
 
 afterAll(async () => {
   await stopAll();
@@ -144,10 +217,19 @@ describe('the Grafana dashboard', () => {
       'Unique users per server',
       'Current sessions',
       'Poll errors by category',
+      'Distinct users (site)',
+      'Users near the session limit',
+      'Session durations',
+      'Distinct users over the site',
+      'Sessions started and ended per hour',
+      'Session duration distribution',
+      'Recent session ends',
     ])
       expect(titles).toContain(title);
     expect(panels.find((p) => p.title === 'Current sessions')?.type).toBe('table');
     expect(panels.find((p) => p.title === 'Sessions per virtual proxy')?.type).toBe('timeseries');
+    expect(panels.find((p) => p.title === 'Session duration distribution')?.type).toBe('histogram');
+    expect(panels.find((p) => p.title === 'Recent session ends')?.type).toBe('table');
   });
 
   it('uses the provisioned datasource everywhere (uid of provisioning/datasources/influxdb.yaml)', () => {
@@ -266,5 +348,36 @@ describe('the Grafana dashboard', () => {
       s.proxies.filter((p) => p.prefix !== '/broken').map((p) => p.sessions),
     );
     expect(table.length).toBeGreaterThanOrEqual(Math.min(...served));
+  });
+});
+
+describe('the session tracking panels', () => {
+  const query = (title: string, refId = 'A') =>
+    substitute(panels.find((p) => p.title === title)!.targets!.find((t) => t.refId === refId)!.query);
+
+  it('"Distinct users (site)" shows the latest interval\'s distinct users and the peak of the range', async () => {
+    expect(rows(await influxQuery(db, query('Distinct users (site)', 'A')))[0]?.now).toBe(5);
+    expect(rows(await influxQuery(db, query('Distinct users (site)', 'B')))[0]?.peak).toBe(5);
+  });
+
+  it('"Sessions started and ended per hour" counts the starts and the end the pipeline wrote', async () => {
+    const perEvent = rows(await influxQuery(db, query('Sessions started and ended per hour')));
+    const sum = (event: string) =>
+      perEvent.filter((r) => r.event === event).reduce((total, r) => total + Number(r.count), 0);
+    // Every session served by a healthy proxy started (first poll: start_known false); at least one ended.
+    expect(sum('start')).toBeGreaterThanOrEqual(4);
+    expect(sum('end')).toBeGreaterThanOrEqual(1);
+    expect(sum('start')).toBeGreaterThan(sum('end'));
+  });
+
+  it('"Recent session ends" lists the ended session with its user, proxy, server, times, duration and reason', async () => {
+    const ends = rows(await influxQuery(db, query('Recent session ends')));
+    const end = ends.find((r) => r.server === 'sense1' && r.proxy === '/' && r.user === ended?.UserId);
+    expect(end).toMatchObject({ directory: ended?.UserDirectory, reason: 'gone' });
+    // Newest first.
+    const times = ends.map((r) => Number(r.time));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect(Number(end?.['last seen'])).toBeGreaterThanOrEqual(Number(end?.['first seen']));
+    expect(end?.duration).toBe(Number(end?.['last seen']) - Number(end?.['first seen']));
   });
 });
