@@ -5,7 +5,7 @@ import { PermanentJobError } from '@qsm/queues';
 import { createDiscoveryStore, createSiteIntervals } from '@qsm/redis';
 import { createExpectedTargets } from './site-expected-targets.js';
 import { createSiteFiguresDelivery, createSiteIntervalScheduler } from './site-figures-delivery.js';
-import { registerSiteFiguresGauges } from './site-figures-metrics.js';
+import { registerSiteFiguresGauges, siteIntervalsCounter } from './site-figures-metrics.js';
 import { createSiteIntervalHandler } from './site-interval-handler.js';
 import { createSiteSummaryRecorder } from './site-summary-recorder.js';
 import type { TrackerExtension } from './tracker.js';
@@ -40,6 +40,7 @@ export function createSiteFiguresExtension(
     logger: context.logger,
   });
   registerSiteFiguresGauges(context.registry, intervals, context.logger);
+  const handled = siteIntervalsCounter(context.registry);
 
   return {
     async afterResult(result, outcome) {
@@ -53,9 +54,10 @@ export function createSiteFiguresExtension(
       const parsed = trackSiteIntervalJobSchema.safeParse(data);
       if (!parsed.success)
         return Promise.reject(new PermanentJobError('invalid_job', formatIssues(parsed.error.issues)));
-      return handle({ start: parsed.data.intervalStart, ms: parsed.data.intervalMs }).then((outcome) => ({
-        outcome,
-      }));
+      return handle({ start: parsed.data.intervalStart, ms: parsed.data.intervalMs }).then((outcome) => {
+        handled.inc({ outcome });
+        return { outcome };
+      });
     },
     async applySettings(next) {
       settings = next;

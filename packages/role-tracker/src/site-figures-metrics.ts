@@ -2,7 +2,7 @@ import { metricOnce } from '@qsm/host';
 import type { Logger } from '@qsm/logging';
 import { siteFiguresRecordSchema } from '@qsm/model';
 import type { SiteIntervals } from '@qsm/redis';
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
 type SiteFigure = keyof ReturnType<typeof siteFiguresRecordSchema.parse>['site'];
 
@@ -86,4 +86,19 @@ export function registerSiteFiguresGauges(
           },
         }),
     );
+}
+
+/** Interval jobs handled, by outcome (written, written_on_retry, already_written). */
+export function siteIntervalsCounter(registry: Registry) {
+  return metricOnce(
+    registry,
+    'qsm_site_intervals_total',
+    () =>
+      new Counter({
+        name: 'qsm_site_intervals_total',
+        help: 'Interval jobs of the site figures by outcome: written (this tracker claimed and delivered them), written_on_retry (delivered from the outbox another attempt claimed), already_written.',
+        labelNames: ['outcome'],
+        registers: [registry],
+      }),
+  );
 }
