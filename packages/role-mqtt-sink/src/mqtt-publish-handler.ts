@@ -71,7 +71,6 @@ export function createMqttPublishHandler(deps: MqttPublishHandlerDeps) {
   };
 
   const delivered = (madeAt: number): number => {
-    metrics.published.inc();
     const ageMs = Date.now() - madeAt;
     delivery.observe({ sink: 'mqtt' }, ageMs / 1000);
     return ageMs;
@@ -83,6 +82,7 @@ export function createMqttPublishHandler(deps: MqttPublishHandlerDeps) {
       return { topic, skipped: 'superseded' };
     }
     await publish(topic, buildSessionPayload(result.sessions), deps.retain);
+    metrics.published.inc();
     return { topic, sessions: result.sessions.length, ageMs: delivered(result.polledAt) };
   };
 
@@ -92,7 +92,10 @@ export function createMqttPublishHandler(deps: MqttPublishHandlerDeps) {
    * record's order; a retry after a partial publish publishes the record's events again, as QoS 1 may.
    */
   const publishEvents = async (topic: string, record: SessionEventsRecord): Promise<MqttPublishOutcome> => {
-    for (const message of buildSessionEventMessages(record)) await publish(topic, message, false);
+    for (const message of buildSessionEventMessages(record)) {
+      await publish(topic, message, false);
+      metrics.trackingPublished.inc({ kind: 'session_event' });
+    }
     return { topic, events: record.events.length, ageMs: delivered(record.time) };
   };
 
@@ -103,6 +106,7 @@ export function createMqttPublishHandler(deps: MqttPublishHandlerDeps) {
       return { topic, skipped: 'superseded' };
     }
     await publish(topic, buildSiteFiguresMessage(record), deps.retain);
+    metrics.trackingPublished.inc({ kind: 'site_figures' });
     return { topic, site: true, ageMs: delivered(record.intervalStart + record.intervalMs) };
   };
 

@@ -13,6 +13,17 @@ export function mqttSinkMetrics(registry: Registry) {
           registers: [registry],
         }),
     ),
+    trackingPublished: metricOnce(
+      registry,
+      'qsm_mqtt_tracking_messages_published_total',
+      () =>
+        new Counter({
+          name: 'qsm_mqtt_tracking_messages_published_total',
+          help: 'Session tracking messages the broker acknowledged, by kind (session_event: one per event; site_figures).',
+          labelNames: ['kind'],
+          registers: [registry],
+        }),
+    ),
     superseded: metricOnce(
       registry,
       'qsm_mqtt_snapshots_superseded_total',
