@@ -84,7 +84,13 @@ describe('one-process mode', () => {
       'results of both proxies in InfluxDB',
       { timeoutMs: 15_000 },
     );
-    await waitUntil(() => new Set(subscriber.messages.map((m) => m.topic)).size === 2, 'both topics on MQTT');
+    // The session lists of both proxies, and (session tracking is on by default) the site figures.
+    const topics = () => new Set(subscriber.messages.map((m) => m.topic));
+    await waitUntil(
+      () => [...topics()].filter((t) => t.includes('/usersession/')).length === 2,
+      'both session list topics on MQTT',
+    );
+    await waitUntil(() => topics().has(`${baseTopic}usersessionsite`), 'the site figures on MQTT');
     expect((await app.ready()).body).toMatchObject({
       status: 'ready',
       redis: 'up',
