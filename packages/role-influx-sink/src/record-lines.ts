@@ -39,9 +39,11 @@ export function recordLines(
     });
   }
   if (record.kind === 'session_events') {
+    // user_events is Butler SOS's measurement, where another writer's points may conflict: in its own
+    // group, so that InfluxDB refusing it does not take user_session_events with it.
     const events = buildSessionEventLines(record, settings);
     const userEvents = settings.sessionEventsAsUserEvents ? buildUserEventLines(record, settings) : [];
-    return { aggregates: [...events, ...userEvents], details: [] };
+    return { aggregates: events, details: userEvents };
   }
   if (record.kind === 'site_figures') {
     return { aggregates: buildSiteFigureLines(record, settings.version), details: [] };

@@ -70,8 +70,10 @@ describe("the InfluxDB sink's lines for the tracker's records", () => {
   });
 
   it("also writes them to Butler SOS's user_events with SESSION_EVENTS_AS_USER_EVENTS", () => {
-    const { aggregates } = recordLines(events, settings({ sessionEventsAsUserEvents: true }));
-    expect(measurements(aggregates)).toEqual(['user_session_events', 'user_events']);
+    const { aggregates, details } = recordLines(events, settings({ sessionEventsAsUserEvents: true }));
+    expect(measurements(aggregates)).toEqual(['user_session_events']);
+    // Apart: InfluxDB refusing Butler SOS's measurement must not take user_session_events with it.
+    expect(measurements(details)).toEqual(['user_events']);
   });
 
   it('writes site figures to user_session_site whatever error tracking says', () => {
