@@ -1,4 +1,3 @@
-import type { Settings } from '@qsm/config';
 import type { Logger } from '@qsm/logging';
 import {
   PAYLOAD_VERSION,
@@ -22,8 +21,8 @@ import type { TrackerMetrics } from './tracker-metrics.js';
 export interface TrackHandlerDeps {
   store: TrackingStore;
   delivery: Pick<ResultDelivery, 'deliver'>;
-  /** The settings in force now: which sinks are enabled. */
-  settings(): Settings;
+  /** The sink queues enabled now (influxdbConfig.enable, mqttConfig.enable). */
+  sinkQueues(): Array<typeof QUEUE.influx | typeof QUEUE.mqtt>;
   metrics: TrackerMetrics;
   logger: Pick<Logger, 'debug' | 'info' | 'warn'>;
   /**
@@ -91,11 +90,8 @@ export function createTrackHandler(deps: TrackHandlerDeps) {
       events: parsed.events,
     };
     await deps.beforeDelivery?.(outboxId);
-    const settings = deps.settings();
     const id = sessionEventsJobId(outboxId);
-    const jobs: SinkJobSpec[] = [];
-    if (settings.influxdbConfig.enable) jobs.push({ queue: QUEUE.influx, id, data: record });
-    if (settings.mqttConfig.enable) jobs.push({ queue: QUEUE.mqtt, id, data: record });
+    const jobs: SinkJobSpec[] = deps.sinkQueues().map((queue) => ({ queue, id, data: record }));
     await deps.delivery.deliver(jobs);
     await store.clearOutbox(outboxId);
     let starts = 0;

@@ -38,7 +38,10 @@ export async function startTracker(
   const handle = createTrackHandler({
     store: createTrackingStore(context.queues.connection, context.queues.prefix),
     delivery,
-    settings: () => settings,
+    sinkQueues: () => [
+      ...(settings.influxdbConfig.enable ? [QUEUE.influx] : []),
+      ...(settings.mqttConfig.enable ? [QUEUE.mqtt] : []),
+    ],
     metrics: trackerMetrics(context.registry),
     logger,
     ...(pauseMs > 0
