@@ -110,6 +110,7 @@ async function main() {
     ['scheduler', 'scheduler'],
     ['poller', 'poller-1'],
     ['poller', 'poller-2'],
+    ['tracker', 'tracker'],
     ['influx-sink', 'influx-sink'],
     ['mqtt-sink', 'mqtt-sink'],
   ] as const;
@@ -266,9 +267,15 @@ async function stop(signal: string) {
   stopping = true;
   if (tty) process.stdout.write('\n');
   say(`${signal}: stopping the demo...`);
-  // Pollers and the scheduler first, then the sinks (so that what was polled is delivered), then the rest.
-  const order = ['scheduler', 'poller-1', 'poller-2', 'influx-sink', 'mqtt-sink', 'board', 'qps-sim'];
-  for (const group of [order.slice(0, 3), order.slice(3, 5), order.slice(5)]) {
+  // Pollers and the scheduler first, then the tracker, then the sinks (so that what was polled is
+  // delivered), then the rest.
+  const groups = [
+    ['scheduler', 'poller-1', 'poller-2'],
+    ['tracker'],
+    ['influx-sink', 'mqtt-sink'],
+    ['board', 'qps-sim'],
+  ];
+  for (const group of groups) {
     await Promise.all(
       children.filter((c) => group.includes(c.name)).map((c) => c.proc.stop('SIGTERM', 12_000)),
     );

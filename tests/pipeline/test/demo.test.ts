@@ -83,7 +83,7 @@ describe('pnpm demo', () => {
     expect(Number(/^polls\/s ([\d.]+)/.exec(summary)![1])).toBeGreaterThan(0);
 
     const children = childrenOf(demo.child.pid!);
-    expect(children.length).toBe(7);
+    expect(children.length).toBe(8);
     expect(await demo.stop('SIGINT', 30_000)).toBe(0);
     expect(demo.lines).toContain('stopped');
     expect(children.filter(alive)).toEqual([]);
