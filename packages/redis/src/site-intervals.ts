@@ -87,10 +87,10 @@ function registerSiteIntervalCommands(connection: RedisConnection): RedisConnect
 
 /**
  * How long an interval's summaries live: three intervals (the interval itself, and the next one's
- * "previous"), and at least five minutes, so that a tracker that was away for a while still finds them.
+ * "previous"), and at least a minute, so that a tracker restarting meanwhile still finds them.
  */
 export function siteSummaryTtlMs(intervalMs: number): number {
-  return Math.max(3 * intervalMs, 5 * 60_000);
+  return Math.max(3 * intervalMs, 60_000);
 }
 
 /**
