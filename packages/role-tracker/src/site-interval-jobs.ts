@@ -1,4 +1,5 @@
 import { PAYLOAD_VERSION, type TrackSiteIntervalJob } from '@qsm/model';
+import { trackJobOptions } from '@qsm/queues';
 import type { JobsOptions } from 'bullmq';
 
 /** An aligned polling interval: [start, start + ms). */
@@ -47,13 +48,12 @@ export function nextInterval(interval: PollInterval, configuredMs: number): Poll
 }
 
 /**
- * Interval jobs complete quickly and stay a day, like the done-marker: while one is there, adding its id
- * again is a no-op. A failed computation is retried a few times (Redis away): the figures of an interval
- * are worth little much later.
+ * Kept as the queue's other jobs are (BullMQ trims the completed jobs of a queue to the options of the job
+ * that completes last, so one set of numbers for the whole queue). A late result that adds an interval's
+ * job again after it was removed finds the done-marker. A failed computation is retried a few times
+ * (Redis away): the figures of an interval are worth little much later.
  */
 export const siteIntervalJobOptions = {
+  ...trackJobOptions,
   attempts: 20,
-  backoff: { type: 'fixed', delay: 2000 },
-  removeOnComplete: { age: 24 * 3600, count: 5000 },
-  removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
 } as const satisfies JobsOptions;
