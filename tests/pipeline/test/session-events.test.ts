@@ -4,12 +4,14 @@ import { JOB_CATALOG, openQueue, QUEUE } from '@qsm/queues';
 import {
   cleanupRedisPrefix,
   metricValue,
+  type OwnService,
   type RunningApp,
   type SimSessionInput,
   type Simulator,
   services,
   sleep,
   startApp,
+  startOwnRedis,
   startSimulator,
   stopAll,
   tempDir,
@@ -34,6 +36,7 @@ const SLACK = 400;
 let certs: CertificateSet;
 let sim: Simulator;
 let redis: Redis;
+const ownRedis: OwnService[] = [];
 const prefixes: string[] = [];
 
 const session = (id: string, userId = `user-${id}`, directory = 'LAB'): SimSessionInput => ({
@@ -58,8 +61,8 @@ function setup(label: string, virtualProxies: string[]) {
   return { prefix, configFile: write(virtualProxies), rewrite: write };
 }
 
-const eventsOf = async (prefix: string, virtualProxy: string) =>
-  (await deliveredEvents(redis, prefix)).filter((e) => e.virtualProxy === virtualProxy);
+const eventsOf = async (prefix: string, virtualProxy: string, connection = redis) =>
+  (await deliveredEvents(connection, prefix)).filter((e) => e.virtualProxy === virtualProxy);
 
 async function waitForEvents(
   prefix: string,
@@ -67,11 +70,12 @@ async function waitForEvents(
   what: string,
   done: (events: DeliveredEvent[]) => boolean,
   timeoutMs = 15_000,
+  connection = redis,
 ): Promise<DeliveredEvent[]> {
   let events: DeliveredEvent[] = [];
   await waitUntil(
     async () => {
-      events = await eventsOf(prefix, virtualProxy);
+      events = await eventsOf(prefix, virtualProxy, connection).catch(() => []);
       return done(events);
     },
     what,
@@ -102,6 +106,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopAll();
+  for (const service of ownRedis) await service.stop();
   redis?.disconnect();
   for (const prefix of prefixes) await cleanupRedisPrefix(prefix);
 });
@@ -381,5 +386,114 @@ describe('a tracker killed with SIGKILL between the comparison and the delivery'
     const jobs = await sessionEventJobs(redis, prefix);
     expect(new Set(jobs.map((j) => j.id)).size).toBe(jobs.length);
     expect(await redis.keys(`${prefix}:qsm:track:outbox:*`)).toEqual([]);
+  });
+});
+
+describe('Redis restarted with AOF under the tracker', () => {
+  it('keeps the tracking state: no session started twice, ends known as before', async () => {
+    const server = await startOwnRedis({ persistence: true });
+    ownRedis.push(server);
+    const own = new Redis(server.url, { maxRetriesPerRequest: null });
+    own.on('error', () => {});
+    try {
+      await sim.setSessions(
+        'sense1',
+        '/a',
+        [1, 2, 3].map((i) => session(`a${i}`)),
+      );
+      const { prefix, configFile } = setup('session_aof', ['/a']);
+      const env = { REDIS_URL: server.url };
+      const apps = [
+        await startApp('tracker', { configFile, prefix, env }),
+        await startApp('poller', { configFile, prefix, env }),
+        await startApp('scheduler', { configFile, prefix, env }),
+      ];
+      const first = await waitForEvents(
+        prefix,
+        '/a',
+        'the first starts',
+        (e) => starts(e).length === 3,
+        15_000,
+        own,
+      );
+      // A crash: appendfsync always keeps every acknowledged write.
+      await server.stop('SIGKILL');
+      await sleep(3 * INTERVAL);
+      await server.restart();
+      for (const app of apps) {
+        await waitUntil(async () => (await app.ready()).status === 200, `${app.name} ready`, {
+          timeoutMs: 30_000,
+        });
+      }
+      await sleep(3 * INTERVAL);
+      await sim.endSession('sense1', '/a', 'a2');
+      await sim.startSessions('sense1', '/a', [session('a4')]);
+      await waitForEvents(
+        prefix,
+        '/a',
+        'the end and the new start',
+        (e) => ends(e).length === 1 && starts(e).length === 4,
+        20_000,
+        own,
+      );
+      await sleep(2 * INTERVAL);
+      const all = await eventsOf(prefix, '/a', own);
+      expect(all.map((e) => [e.event, e.sessionId, e.startKnown, e.reason ?? ''])).toEqual([
+        ['start', 'a1', false, ''],
+        ['start', 'a2', false, ''],
+        ['start', 'a3', false, ''],
+        ['end', 'a2', false, 'gone'],
+        ['start', 'a4', true, ''],
+      ]);
+      expect(ends(all)[0]!.firstSeen).toBe(first[0]!.time);
+    } finally {
+      own.disconnect();
+    }
+  });
+});
+
+describe('Redis come back empty under the tracker', () => {
+  it('starts the sessions it finds again with start_known=false: their start is unknown', async () => {
+    const server = await startOwnRedis({ persistence: false });
+    ownRedis.push(server);
+    const own = new Redis(server.url, { maxRetriesPerRequest: null });
+    own.on('error', () => {});
+    try {
+      await sim.setSessions(
+        'sense1',
+        '/a',
+        [1, 2].map((i) => session(`e${i}`)),
+      );
+      const { prefix, configFile } = setup('session_empty', ['/a']);
+      const env = { REDIS_URL: server.url, SCHEDULE_CHECK_INTERVAL_MS: '1000' };
+      const apps = [
+        await startApp('tracker', { configFile, prefix, env }),
+        await startApp('poller', { configFile, prefix, env }),
+        await startApp('scheduler', { configFile, prefix, env }),
+      ];
+      await waitForEvents(prefix, '/a', 'the first starts', (e) => starts(e).length === 2, 15_000, own);
+      await server.stop('SIGKILL');
+      await server.restart();
+      for (const app of apps) {
+        await waitUntil(async () => (await app.ready()).status === 200, `${app.name} ready`, {
+          timeoutMs: 30_000,
+        });
+      }
+      // The events delivered before went with the rest; the first poll after is a first poll again.
+      const again = await waitForEvents(
+        prefix,
+        '/a',
+        'the starts again',
+        (e) => starts(e).length === 2,
+        20_000,
+        own,
+      );
+      expect(again.map((e) => [e.event, e.sessionId, e.startKnown])).toEqual([
+        ['start', 'e1', false],
+        ['start', 'e2', false],
+      ]);
+    } finally {
+      own.disconnect();
+    }
   });
 });
