@@ -12,18 +12,19 @@ const SCRIPTS = {
   /**
    * KEYS: interval hash. ARGV: target key, polledAt, summary, ttl ms. Records the summary unless the
    * field holds one of a later poll (two results of one proxy in one interval, applied out of order);
-   * the summary of the same poll again (a retry) rewrites the same value. 1 when written.
+   * the summary of the same poll again (a retry) rewrites the same value. Answers {1 when written, else
+   * 0; the number of proxies recorded for the interval}.
    */
   qsmRecordSiteSummary: {
     numberOfKeys: 1,
     lua: `local current = redis.call('hget', KEYS[1], ARGV[1])
 if current then
   local at = tonumber(string.match(current, '^(%d+)|'))
-  if at and at > tonumber(ARGV[2]) then return 0 end
+  if at and at > tonumber(ARGV[2]) then return {0, redis.call('hlen', KEYS[1])} end
 end
 redis.call('hset', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
 redis.call('pexpire', KEYS[1], ARGV[4])
-return 1`,
+return {1, redis.call('hlen', KEYS[1])}`,
   },
   /**
    * KEYS: done-marker, outbox. ARGV: outbox, ttl ms. The first caller sets the marker and the outbox in
@@ -60,7 +61,7 @@ declare module 'ioredis' {
       polledAt: string,
       summary: string,
       ttlMs: string,
-    ): Result<number, Context>;
+    ): Result<[number, number], Context>;
     qsmClaimSiteInterval(
       doneKey: string,
       outboxKey: string,
@@ -109,15 +110,20 @@ export type SiteIntervalClaim =
   | { outcome: 'delivered' };
 
 export interface SiteIntervals {
-  /** Records a proxy's summary for the interval starting at `intervalStart`; false when a later poll's is there. */
+  /**
+   * Records a proxy's summary for the interval (`written` false when a later poll's is there), and says
+   * how many proxies have one for it now.
+   */
   record(
     interval: { start: number; ms: number },
     targetKey: string,
     polledAt: number,
     summary: string,
-  ): Promise<boolean>;
+  ): Promise<{ written: boolean; reported: number }>;
   /** Every summary recorded for the interval, by target key. */
   summaries(intervalStart: number): Promise<Map<string, string>>;
+  /** The target keys of the proxies with a summary for the interval. */
+  reported(intervalStart: number): Promise<string[]>;
   /** Marks the interval's figures as computed and keeps `outbox` until delivered, unless another caller did. */
   claim(intervalStart: number, outbox: string): Promise<SiteIntervalClaim>;
   /** Deletes the outbox once its records are in the sink queues; the marker stays. */
@@ -132,14 +138,17 @@ export function createSiteIntervals(connection: RedisConnection, prefix: string)
   const redis = registerSiteIntervalCommands(connection);
   return {
     async record(interval, targetKey, polledAt, summary) {
-      const written = await redis.qsmRecordSiteSummary(
+      const [written, reported] = await redis.qsmRecordSiteSummary(
         siteIntervalKey(prefix, interval.start),
         targetKey,
         String(polledAt),
         summary,
         String(siteSummaryTtlMs(interval.ms)),
       );
-      return written === 1;
+      return { written: written === 1, reported };
+    },
+    async reported(intervalStart) {
+      return redis.hkeys(siteIntervalKey(prefix, intervalStart));
     },
     async summaries(intervalStart) {
       const fields = await redis.hgetall(siteIntervalKey(prefix, intervalStart));

@@ -20,11 +20,23 @@ const interval = { start: 1_800_000_000_000, ms: 30_000 };
 describe("an interval's summaries", () => {
   it('keep one summary per proxy, the latest poll of the interval winning whatever the order', async () => {
     const intervals = createSiteIntervals(connection, prefix);
-    expect(await intervals.record(interval, 'poll|a|%2F', interval.start + 10, 'a-second')).toBe(true);
-    expect(await intervals.record(interval, 'poll|a|%2F', interval.start + 5, 'a-first')).toBe(false);
+    expect(await intervals.record(interval, 'poll|a|%2F', interval.start + 10, 'a-second')).toEqual({
+      written: true,
+      reported: 1,
+    });
+    expect(await intervals.record(interval, 'poll|a|%2F', interval.start + 5, 'a-first')).toEqual({
+      written: false,
+      reported: 1,
+    });
     // The same poll again (a retried job) is written again, with the same value.
-    expect(await intervals.record(interval, 'poll|a|%2F', interval.start + 10, 'a-second')).toBe(true);
-    expect(await intervals.record(interval, 'poll|b|%2Fhdr', interval.start + 7, '{"x":"a|b"}')).toBe(true);
+    expect((await intervals.record(interval, 'poll|a|%2F', interval.start + 10, 'a-second')).written).toBe(
+      true,
+    );
+    expect(await intervals.record(interval, 'poll|b|%2Fhdr', interval.start + 7, '{"x":"a|b"}')).toEqual({
+      written: true,
+      reported: 2,
+    });
+    expect((await intervals.reported(interval.start)).sort()).toEqual(['poll|a|%2F', 'poll|b|%2Fhdr']);
     expect(await intervals.summaries(interval.start)).toEqual(
       new Map([
         ['poll|a|%2F', 'a-second'],
