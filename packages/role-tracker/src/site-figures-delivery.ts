@@ -1,3 +1,4 @@
+import type { Logger } from '@qsm/logging';
 import { openQueue, QUEUE, type QueueContext, sinkJobOptions } from '@qsm/queues';
 import { FlowProducer } from 'bullmq';
 import type { SiteFiguresJob } from './site-interval-handler.js';
@@ -31,7 +32,11 @@ export function createSiteFiguresDelivery(context: QueueContext) {
 }
 
 /** Adds interval jobs to the tracker's queue, delayed to the interval's end (see siteIntervalDelay). */
-export function createSiteIntervalScheduler(context: QueueContext, now: () => number = Date.now) {
+export function createSiteIntervalScheduler(
+  context: QueueContext,
+  now: () => number = Date.now,
+  logger: Pick<Logger, 'debug'> = { debug: () => {} },
+) {
   const queue = openQueue(context, QUEUE.track);
   return {
     async scheduleInterval(interval: PollInterval): Promise<void> {
@@ -39,6 +44,15 @@ export function createSiteIntervalScheduler(context: QueueContext, now: () => nu
         ...siteIntervalJobOptions,
         jobId: siteIntervalJobId(interval.start),
         delay: siteIntervalDelay(interval, now()),
+      });
+    },
+    /** Runs a waiting interval job now; one that is running or done already is left as it is. */
+    async computeNow(interval: PollInterval): Promise<void> {
+      const job = await queue.getJob(siteIntervalJobId(interval.start));
+      if (!job || !(await job.isDelayed())) return;
+      // Another tracker may promote it between the check and this call: then it is not delayed any more.
+      await job.promote().catch((error: unknown) => {
+        logger.debug({ err: error, jobId: job.id }, 'interval job not promoted: it is running already');
       });
     },
     close: () => queue.close(),

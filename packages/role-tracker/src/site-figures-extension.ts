@@ -22,16 +22,23 @@ export function createSiteFiguresExtension(
   const { connection, prefix } = context.queues;
   let settings: Settings = context.settings;
   const intervals = createSiteIntervals(connection, prefix);
-  const scheduler = createSiteIntervalScheduler(context.queues);
+  const scheduler = createSiteIntervalScheduler(context.queues, Date.now, context.logger);
   const delivery = createSiteFiguresDelivery(context.queues);
-  const recorder = createSiteSummaryRecorder({ intervals, scheduleInterval: scheduler.scheduleInterval });
+  const expectedTargets = createExpectedTargets(
+    () => settings,
+    createDiscoveryStore(connection, prefix),
+    context.logger,
+  );
+  const recorder = createSiteSummaryRecorder({
+    intervals,
+    scheduleInterval: scheduler.scheduleInterval,
+    expectedTargets,
+    computeNow: scheduler.computeNow,
+    logger: context.logger,
+  });
   const handle = createSiteIntervalHandler({
     intervals,
-    expectedTargets: createExpectedTargets(
-      () => settings,
-      createDiscoveryStore(connection, prefix),
-      context.logger,
-    ),
+    expectedTargets,
     settings: () => settings,
     sessionLimitWarn: env.SESSION_LIMIT_WARN,
     deliver: delivery.deliver,

@@ -83,7 +83,13 @@ function tracker(
   const delivery = createSiteFiguresDelivery(ownContext);
   const scheduler = createSiteIntervalScheduler(ownContext, now);
   closers.push(delivery.close, scheduler.close, async () => own.disconnect());
-  const recorder = createSiteSummaryRecorder({ intervals, scheduleInterval: scheduler.scheduleInterval });
+  const recorder = createSiteSummaryRecorder({
+    intervals,
+    scheduleInterval: scheduler.scheduleInterval,
+    expectedTargets: async () => EXPECTED,
+    computeNow: scheduler.computeNow,
+    logger: { debug: () => {} },
+  });
   const handle = createSiteIntervalHandler({
     intervals,
     expectedTargets: async () => EXPECTED,
@@ -189,6 +195,22 @@ describe('site figures of an interval', () => {
     expect((await track.getJob(siteIntervalJobId(next + MS)))?.data).toMatchObject({
       intervalStart: next + MS,
     });
+  });
+
+  it('are computed at once when every expected proxy has reported', async () => {
+    const early = start + 15 * MS;
+    const a = tracker(() => early + 500);
+    const b = tracker(() => early + 500);
+    const track = openQueue(context, QUEUE.track);
+    closers.push(() => track.close());
+    const state = async () => (await track.getJob(siteIntervalJobId(early)))?.getState();
+    await a.recorder.record(result(early, s1, ['LAB\\anna']));
+    await b.recorder.record(result(early, s2, ['LAB\\anna']));
+    // A proxy that is not expected does not make up for one that is.
+    await b.recorder.record(result(early, identity('sense9', '/'), ['LAB\\anna']));
+    expect(await state()).toBe('delayed');
+    await a.recorder.record(result(early, s1hdr, ['LAB\\anna']));
+    expect(await state()).toBe('waiting');
   });
 
   it('are delivered again from the claimed outbox when the first attempt died before delivering', async () => {
