@@ -169,6 +169,36 @@ describe('one reconcile against Redis', () => {
     ]);
   });
 
+  it('tells the tracker of the proxies it removes, before removing their schedulers', async () => {
+    const pollQueue = open('retire');
+    const retired: Array<{ ids: string[]; schedulersLeft: number }> = [];
+    const deps = {
+      pollQueue,
+      logger: logs.logger,
+      spreadMs: 0,
+      targets: configuredTargets,
+      async retire(ids: string[]) {
+        retired.push({ ids, schedulersLeft: (await listSchedulers(pollQueue)).length });
+      },
+    };
+    await reconcileSchedulers(deps, settings, 'start');
+    expect(retired).toEqual([]);
+    const fewer = {
+      ...settings,
+      serversToMonitor: {
+        ...settings.serversToMonitor,
+        servers: settings.serversToMonitor.servers.map((server) => ({
+          ...server,
+          userSessions: { ...server.userSessions, virtualProxies: ['/'] },
+        })),
+      },
+    };
+    await reconcileSchedulers(deps, fewer, 'config changed');
+    expect(await listSchedulers(pollQueue)).toHaveLength(1);
+    await pollQueue.close();
+    expect(retired).toEqual([{ ids: ['poll|sense1|%2Fhdr'], schedulersLeft: 2 }]);
+  });
+
   it('logs a config change as a reconcile, not as a loss', async () => {
     const pollQueue = open('changed');
     const deps = { pollQueue, logger: logs.logger, spreadMs: 0, targets: configuredTargets };
