@@ -194,6 +194,23 @@ describe('site figures per interval', () => {
     // Both trackers took part: each applied results, and between them they wrote every interval.
     for (const text of trackerMetrics)
       expect(metricValue(text, 'qsm_track_results_total', { outcome: 'applied' })).toBeGreaterThan(0);
+    // Every tracker's gauges show the latest interval written, everyone counted (the MQTT copy).
+    const gauges = (text: string) => ({
+      uniqueUsers: metricValue(text, 'qsm_site_unique_users'),
+      sessionCount: metricValue(text, 'qsm_site_sessions'),
+      maxSessionsPerUser: metricValue(text, 'qsm_site_max_sessions_per_user'),
+      usersAtLimit: metricValue(text, 'qsm_site_users_at_limit'),
+      proxiesPolled: metricValue(text, 'qsm_site_proxies_polled'),
+      proxiesFailed: metricValue(text, 'qsm_site_proxies_failed'),
+    });
+    for (const text of trackerMetrics) {
+      // No user label: the role is the only one.
+      const lines = text.split('\n').filter((l) => /^qsm_site_(?!intervals)\w+[{ ]/.test(l));
+      expect(lines).toHaveLength(6);
+      for (const line of lines) expect(line).toMatch(/^qsm_site_\w+\{role="tracker"\} \d+$/);
+      expect(siteMessages().map((m) => m.site)).toContainEqual(gauges(text));
+      expect(gauges(text).proxiesFailed).toBe(1);
+    }
     const written = trackerMetrics.map((t) =>
       metricValue(t, 'qsm_site_intervals_total', { outcome: 'written' }),
     );
