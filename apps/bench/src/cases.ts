@@ -3,7 +3,15 @@ import type { CertificateSet } from '@qsm/dev-certs';
 import { buildSessionLines } from '@qsm/influx';
 import type { PollResult } from '@qsm/model';
 import { metricValue } from '@qsm/prometheus-text';
-import { createResultDelivery, openQueue, QUEUE, queueDepth, watchCompletedJobs } from '@qsm/queues';
+import {
+  createResultDelivery,
+  openQueue,
+  QUEUE,
+  queueDepth,
+  schedulerIdFor,
+  watchCompletedJobs,
+} from '@qsm/queues';
+import { trackMetaKey, trackStateKey } from '@qsm/redis';
 import {
   cleanupRedisPrefix,
   cpuDelta,
@@ -45,6 +53,8 @@ interface RunningPipeline {
   prefix: string;
   db: string;
   sim: Simulator;
+  /** Writes the pipeline's config again with only `keep` of its targets (the apps pick it up). */
+  rewriteConfig(keep: (target: BaselineTarget) => boolean): void;
   apps: Record<string, RunningApp>;
   targets: BaselineTarget[];
   processes(): Array<{ name: string; pid: number | undefined }>;
@@ -87,13 +97,23 @@ async function startPipeline(
   const targets = servers.flatMap((s) =>
     s.virtualProxies.map((virtualProxy) => ({ serverName: s.serverName, qpsHost: s.qpsHost, virtualProxy })),
   );
-  const configFile = writeButlerConfig(tempDir(`bench-${label}`), {
-    certs,
-    pollingInterval: shape.intervalMs,
-    servers: servers.filter((s) => s.virtualProxies.length > 0),
-    influx: { db },
-    mqtt: { baseTopic: `qsm-bench/${prefix}/` },
-  });
+  const configDir = tempDir(`bench-${label}`);
+  const writeConfig = (keep: (target: BaselineTarget) => boolean) =>
+    writeButlerConfig(configDir, {
+      certs,
+      pollingInterval: shape.intervalMs,
+      servers: servers
+        .map((s) => ({
+          ...s,
+          virtualProxies: s.virtualProxies.filter((virtualProxy) =>
+            keep({ serverName: s.serverName, qpsHost: s.qpsHost, virtualProxy }),
+          ),
+        }))
+        .filter((s) => s.virtualProxies.length > 0),
+      influx: { db },
+      mqtt: { baseTopic: `qsm-bench/${prefix}/` },
+    });
+  const configFile = writeConfig(() => true);
   const env = {
     LOG_LEVEL: 'info',
     POLLER_CONCURRENCY: String(shape.pollerConcurrency),
@@ -106,6 +126,8 @@ async function startPipeline(
     env: { ...env, LOG_LEVEL: 'info' },
   });
   apps['mqtt-sink'] = await startApp('mqtt-sink', { configFile, prefix, env: { ...env, LOG_LEVEL: 'info' } });
+  // Session tracking is on by default: every case runs with it, as an operator gets it.
+  apps.tracker = await startApp('tracker', { configFile, prefix, env: { ...env, LOG_LEVEL: 'info' } });
   for (let i = 1; i <= shape.pollers; i++) {
     apps[`poller-${i}`] = await startApp('poller', {
       configFile,
@@ -125,6 +147,7 @@ async function startPipeline(
     sim,
     apps,
     targets,
+    rewriteConfig: (keep) => void writeConfig(keep),
     processes: () => [
       { name: 'qps-sim', pid: sim.process.child.pid },
       ...Object.entries(apps).map(([name, app]) => ({ name, pid: app.child.pid })),
@@ -259,6 +282,23 @@ export interface ThroughputResult {
   peakRssMb: Record<string, number>;
   /** How many polls' records an InfluxDB job held on average: the pollers group what finishes together. */
   recordsPerInfluxJob: number;
+  /** Session events: from the poll that showed them to InfluxDB's acknowledgement of their record. */
+  eventLag: { p50Ms: number; p99Ms: number; samples: number };
+  tracking?: TrackingFigures;
+}
+
+export interface TrackingFigures {
+  openSessions: number;
+  proxies: number;
+  /** Redis memory of the tracking state (MEMORY USAGE of every proxy's state and meta keys) per open session. */
+  bytesPerOpenSession: number;
+  /** The same without the per-proxy meta key (its identity and last poll time). */
+  stateBytesPerOpenSession: number;
+  removedProxies: number;
+  /** State keys of removed proxies still in Redis once the tracker has retired them (should be 0). */
+  removedStateLeft: number;
+  /** From the config change to the last removed proxy's state gone. */
+  removalSeconds: number;
 }
 
 /** Sustained polls/s acknowledged by both sinks, end-to-end latency (poll time -> InfluxDB ack). */
@@ -267,6 +307,7 @@ export async function throughputCase(
   shape: PipelineShape,
   warmupSeconds: number,
   windowSeconds: number,
+  measureTracking = false,
 ): Promise<ThroughputResult> {
   const pipeline = await startPipeline('throughput', certs, shape);
   const connection = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
@@ -297,14 +338,20 @@ export async function throughputCase(
       };
     };
     const ages: number[] = [];
+    const eventAges: number[] = [];
     let jobs = 0;
     const watcher = await watchCompletedJobs(
       { connection, prefix: pipeline.prefix },
       QUEUE.influx,
-      (_id, value) => {
+      (id, value) => {
         // A job holds one poll's record (ageMs) or a group of them (agesMs, one per record).
         const done = value as { ageMs?: number; agesMs?: number[] } | undefined;
         const own = done?.agesMs ?? (typeof done?.ageMs === 'number' ? [done.ageMs] : []);
+        // The tracker's session events travel on their own, under ids ending in `|events`.
+        if (id.endsWith('|events')) {
+          eventAges.push(...own);
+          return;
+        }
         ages.push(...own);
         jobs++;
       },
@@ -318,6 +365,8 @@ export async function throughputCase(
     const influxResults = (after.points - before.points) / pointsPerResult / seconds;
     const mqttResults = (after.published - before.published) / seconds;
     ages.sort((a, b) => a - b);
+    eventAges.sort((a, b) => a - b);
+    const tracking = measureTracking ? await trackingFigures(pipeline, connection) : undefined;
     return {
       offeredPollsPerSecond: Math.round((shape.proxies / shape.intervalMs) * 1000),
       windowSeconds: Math.round(seconds),
@@ -328,6 +377,12 @@ export async function throughputCase(
       overlapSkipped: after.overlap - before.overlap,
       influxPointsPerSecond: Math.round((after.points - before.points) / seconds),
       latency: { p50Ms: percentile(ages, 50), p99Ms: percentile(ages, 99), samples: ages.length },
+      eventLag: {
+        p50Ms: percentile(eventAges, 50),
+        p99Ms: percentile(eventAges, 99),
+        samples: eventAges.length,
+      },
+      ...(tracking ? { tracking } : {}),
       recordsPerInfluxJob: jobs > 0 ? Math.round((ages.length / jobs) * 10) / 10 : 0,
       cpuSeconds: cpuDelta(before.stats, after.stats),
       pollerCpuMsPerPoll: pollerCpuMsPerPoll(cpuDelta(before.stats, after.stats), after.ok - before.ok),
@@ -337,6 +392,54 @@ export async function throughputCase(
     connection.disconnect();
     await pipeline.stop();
   }
+}
+
+/**
+ * The tracking state's Redis memory per open session, then the config loses a tenth of its proxies: the
+ * scheduler retires them and the tracker must delete their state.
+ */
+async function trackingFigures(pipeline: RunningPipeline, connection: Redis): Promise<TrackingFigures> {
+  const ids = pipeline.targets.map((t) => schedulerIdFor(t));
+  const pipe = connection.pipeline();
+  for (const id of ids) {
+    pipe.hlen(trackStateKey(pipeline.prefix, id));
+    pipe.memory('USAGE', trackStateKey(pipeline.prefix, id), 'SAMPLES', '0');
+    pipe.memory('USAGE', trackMetaKey(pipeline.prefix, id), 'SAMPLES', '0');
+  }
+  const replies = ((await pipe.exec()) ?? []).map(([, value]) => Number(value ?? 0));
+  let open = 0;
+  let stateBytes = 0;
+  let metaBytes = 0;
+  for (let i = 0; i < replies.length; i += 3) {
+    open += replies[i]!;
+    stateBytes += replies[i + 1]!;
+    metaBytes += replies[i + 2]!;
+  }
+  const removed = pipeline.targets.filter((_, i) => i % 10 === 9);
+  const removedIds = new Set(removed.map((t) => schedulerIdFor(t)));
+  const started = performance.now();
+  pipeline.rewriteConfig((t) => !removedIds.has(schedulerIdFor(t)));
+  const left = async () => {
+    const exists = await Promise.all(
+      [...removedIds].map((id) =>
+        connection.exists(trackStateKey(pipeline.prefix, id), trackMetaKey(pipeline.prefix, id)),
+      ),
+    );
+    return exists.reduce((n, e) => n + e, 0);
+  };
+  await waitUntil(async () => (await left()) === 0, 'the removed proxies to be retired', {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+  }).catch(() => undefined);
+  return {
+    openSessions: open,
+    proxies: ids.length,
+    bytesPerOpenSession: open > 0 ? Math.round((stateBytes + metaBytes) / open) : Number.NaN,
+    stateBytesPerOpenSession: open > 0 ? Math.round(stateBytes / open) : Number.NaN,
+    removedProxies: removed.length,
+    removedStateLeft: await left(),
+    removalSeconds: Math.round((performance.now() - started) / 100) / 10,
+  };
 }
 
 export interface InfluxCeilingResult {

@@ -134,6 +134,7 @@ if (cases.has('latency')) {
     },
     quick ? 6 : 10,
     quick ? 10 : 20,
+    true,
   );
   say(JSON.stringify(results.latency));
 }
@@ -218,6 +219,27 @@ function renderTable(r: typeof report): string {
       `p50 ${l.latency.p50Ms} ms, p99 ${l.latency.p99Ms} ms (${l.latency.samples} results; ${l.recordsPerInfluxJob} per InfluxDB job)`,
       met(l.latency.p99Ms < 1000),
     ]);
+    rows.push([
+      `Session events: poll -> InfluxDB ack of their record, at ${l.endToEndPollsPerSecond} polls/s (tracker on, 2% of sessions replaced every 5 s)`,
+      'p99 < 1 s',
+      `p50 ${l.eventLag.p50Ms} ms, p99 ${l.eventLag.p99Ms} ms (${l.eventLag.samples} event records)`,
+      met(l.eventLag.samples > 0 && l.eventLag.p99Ms < 1000),
+    ]);
+    const k = l.tracking;
+    if (k) {
+      rows.push([
+        `Redis memory of the tracking state per open session (${k.openSessions} sessions on ${k.proxies} proxies; state and per-proxy meta keys, MEMORY USAGE)`,
+        '<= 200 bytes',
+        `${k.bytesPerOpenSession} bytes (${k.stateBytesPerOpenSession} without the per-proxy meta)`,
+        met(k.bytesPerOpenSession <= 200),
+      ]);
+      rows.push([
+        `Tracking state of proxies that leave the config (${k.removedProxies} of ${k.proxies} removed)`,
+        'deleted',
+        `${k.removedStateLeft} left after ${k.removalSeconds} s`,
+        met(k.removedStateLeft === 0),
+      ]);
+    }
   }
   if (i) {
     rows.push([

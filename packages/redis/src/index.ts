@@ -3,6 +3,7 @@ export * from './connection.js';
 export * from './delivery-markers.js';
 export * from './discovery-store.js';
 export * from './eviction.js';
+export { trackMetaKey, trackStateKey } from './keys.js';
 export * from './poll-lock.js';
 export * from './published-snapshots.js';
 export * from './session-counts.js';
