@@ -48,12 +48,10 @@ export function nextInterval(interval: PollInterval, configuredMs: number): Poll
 }
 
 /**
- * Kept as the queue's other jobs are (BullMQ trims the completed jobs of a queue to the options of the job
- * that completes last, so one set of numbers for the whole queue). A late result that adds an interval's
- * job again after it was removed finds the done-marker. A failed computation is retried a few times
- * (Redis away): the figures of an interval are worth little much later.
+ * The options of the queue's other jobs: retried until done (an interval claimed but not delivered keeps
+ * its records in the outbox until an attempt delivers them), and kept as they are kept (BullMQ trims the
+ * completed jobs of a queue to the options of the job that completes last, so one set of numbers for the
+ * whole queue). A late result that adds an interval's job again after it was removed finds the
+ * done-marker and writes nothing.
  */
-export const siteIntervalJobOptions = {
-  ...trackJobOptions,
-  attempts: 20,
-} as const satisfies JobsOptions;
+export const siteIntervalJobOptions = trackJobOptions satisfies JobsOptions;
