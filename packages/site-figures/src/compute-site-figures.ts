@@ -147,7 +147,8 @@ function figures(
     site: {
       uniqueUsers: people.size,
       sessionCount,
-      maxSessionsPerUser: Math.max(0, ...[...people.values()].map((p) => p.sessions)),
+      // A loop, not Math.max(...): a site's users can outnumber the arguments a call may take.
+      maxSessionsPerUser: [...people.values()].reduce((max, p) => Math.max(max, p.sessions), 0),
       usersAtLimit: atLimit.length,
       proxiesPolled: polled,
       proxiesFailed: failed,

@@ -280,6 +280,19 @@ describe('computeSiteFigures', () => {
     expect(backward).toEqual(forward);
   });
 
+  it('takes a site of 200,000 users', () => {
+    const many = summarizeSessions(
+      s1root,
+      Array.from({ length: 200_000 }, (_, i) => ({
+        sessionId: `s${i}`,
+        userDirectory: 'LAB',
+        userId: `u${i}`,
+      })),
+    );
+    const { mqtt } = computeSiteFigures(input([many]));
+    expect(mqtt.site).toMatchObject({ uniqueUsers: 200_000, sessionCount: 200_000, maxSessionsPerUser: 1 });
+  });
+
   it('gives an empty site zeros', () => {
     const { mqtt } = computeSiteFigures(input([]));
     expect(mqtt.site).toEqual({
