@@ -3,9 +3,13 @@ import { PAYLOAD_VERSION, type TrackResultJob } from '@qsm/model';
 import { JOB_CATALOG, openQueue, QUEUE } from '@qsm/queues';
 import {
   cleanupRedisPrefix,
+  collectMqtt,
+  dropInfluxDatabase,
+  influxQuery,
   metricValue,
   type OwnService,
   type RunningApp,
+  rows,
   type SimSessionInput,
   type Simulator,
   services,
@@ -14,6 +18,7 @@ import {
   startOwnRedis,
   startSimulator,
   stopAll,
+  type TestConfigOptions,
   tempDir,
   testCertificates,
   uniqueName,
@@ -45,7 +50,7 @@ const session = (id: string, userId = `user-${id}`, directory = 'LAB'): SimSessi
   SessionId: id,
 });
 
-function setup(label: string, virtualProxies: string[]) {
+function setup(label: string, virtualProxies: string[], options: Partial<TestConfigOptions> = {}) {
   const prefix = uniqueName(label);
   prefixes.push(prefix);
   const dir = tempDir(label);
@@ -54,9 +59,11 @@ function setup(label: string, virtualProxies: string[]) {
       certs,
       pollingInterval: INTERVAL,
       servers: [{ serverName: 'sense1', qpsHost: sim.qpsHost('sense1'), virtualProxies: proxies }],
-      // Enabled so that the tracker delivers to both sink queues; no sink runs, the jobs wait there.
+      // Enabled so that the tracker delivers to both sink queues; unless a test runs the sinks, the jobs
+      // wait there.
       influx: { db: `unused_${prefix}` },
       mqtt: { baseTopic: `qsm-test/${prefix}/` },
+      ...options,
     });
   return { prefix, configFile: write(virtualProxies), rewrite: write };
 }
@@ -93,7 +100,7 @@ beforeAll(async () => {
     '--servers',
     '1',
     '--prefixes',
-    '/,/f,/r,/h,/x,/k,/a',
+    '/,/f,/r,/h,/x,/k,/a,/s',
     '--sessions',
     '3',
     '--churn',
@@ -494,6 +501,81 @@ describe('Redis come back empty under the tracker', () => {
       ]);
     } finally {
       own.disconnect();
+    }
+  });
+});
+
+describe('session events through the sinks', () => {
+  const db = uniqueName('qsm_session_events');
+  afterAll(async () => {
+    await dropInfluxDatabase(db);
+  });
+
+  it('reach InfluxDB (without the excluded user) and MQTT (with everyone), exactly once each', async () => {
+    await sim.setSessions('sense1', '/s', [session('s1', 'anna'), session('s2', 'bob')]);
+    const baseTopic = `qsm-test/${uniqueName('session_events_topic')}/`;
+    const { prefix, configFile } = setup('session_sinks', ['/s'], {
+      influx: { db },
+      mqtt: { baseTopic },
+      excludeUser: [{ directory: 'LAB', userId: 'bob' }],
+    });
+    const subscriber = await collectMqtt(`${baseTopic}#`);
+    try {
+      await startApp('influx-sink', { configFile, prefix });
+      await startApp('mqtt-sink', { configFile, prefix });
+      await startApp('tracker', { configFile, prefix });
+      await startApp('poller', { configFile, prefix });
+      await startApp('scheduler', { configFile, prefix });
+      const query = 'SELECT * FROM "user_session_events" GROUP BY *';
+      const points = async () => rows(await influxQuery(db, query).catch(() => []));
+      await waitUntil(async () => (await points()).length === 1, 'the first start in InfluxDB', {
+        timeoutMs: 15_000,
+      });
+      await sim.startSessions('sense1', '/s', [session('s3', 'anna')]);
+      await waitUntil(async () => (await points()).length === 2, 'the second start in InfluxDB');
+      await sleep(2 * INTERVAL);
+      await sim.endSession('sense1', '/s', 's1');
+      await sim.endSession('sense1', '/s', 's2');
+      await waitUntil(async () => (await points()).length === 3, 'the end in InfluxDB');
+      const topic = `${baseTopic}127.0.0.1/usersessionevent/s`;
+      const published = () => subscriber.messages.filter((m) => m.topic === topic);
+      await waitUntil(() => published().length === 5, 'the five events on MQTT');
+      await sleep(2 * INTERVAL);
+
+      // The events as the tracker delivered them: what both sinks got.
+      const delivered = await eventsOf(prefix, '/s');
+      expect(delivered.map((e) => [e.event, e.sessionId, e.userId, e.startKnown])).toEqual([
+        ['start', 's1', 'anna', false],
+        ['start', 's2', 'bob', false],
+        ['start', 's3', 'anna', true],
+        ['end', 's1', 'anna', false],
+        ['end', 's2', 'bob', false],
+      ]);
+      // InfluxDB: anna's three, exactly once each, at the events' times.
+      const stored = (await points()).sort((a, b) => Number(a.time) - Number(b.time));
+      const annas = delivered.filter((e) => e.userId === 'anna');
+      expect(stored).toHaveLength(annas.length);
+      expect(
+        stored.map((p) => [p.event, p.session_id, p.user_session_user_id, p.start_known, p.reason ?? null]),
+      ).toEqual(annas.map((e) => [e.event, e.sessionId, 'anna', e.startKnown, e.reason ?? null]));
+      expect(stored.map((p) => Number(p.time))).toEqual(annas.map((e) => e.time));
+      const end = stored.find((p) => p.event === 'end')!;
+      expect(Number(end.duration_ms)).toBe(Number(end.last_seen_ms) - Number(end.first_seen_ms));
+      // MQTT: everyone's, once each (bob too: no blacklist on MQTT).
+      await sleep(INTERVAL);
+      expect(
+        published()
+          .map((m) => JSON.parse(m.payload) as { event: string; sessionId: string; userId: string })
+          .map((m) => [m.event, m.sessionId, m.userId]),
+      ).toEqual([
+        ['start', 's1', 'anna'],
+        ['start', 's2', 'bob'],
+        ['start', 's3', 'anna'],
+        ['end', 's1', 'anna'],
+        ['end', 's2', 'bob'],
+      ]);
+    } finally {
+      await subscriber.close();
     }
   });
 });
