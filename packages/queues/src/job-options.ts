@@ -33,13 +33,14 @@ export const sinkJobOptions = {
 
 /**
  * Track jobs are retried until done, as sink jobs are (a result the tracker never applies would leave its
- * sessions' events missing). Completed ones stay a while: while they are there, a retried poll's second
- * delivery of the same job id is a no-op.
+ * sessions' events missing). Completed ones stay a while for Bull Board, and while they are there a second
+ * delivery of the same job id is a no-op; after that the tracker itself ignores one (its poll time is not
+ * newer). They carry every session's identity, so not too many are kept.
  */
 export const trackJobOptions = {
   attempts: 1_000_000,
   backoff: { type: 'fixed', delay: 2000 },
-  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnComplete: { age: 600, count: 1000 },
   removeOnFail: KEEP_FAILED_RESULTS,
 } as const satisfies JobsOptions;
 
