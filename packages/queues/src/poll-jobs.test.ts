@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   firstPollJobId,
+  intervalStartOf,
   nearestSlot,
   type PollJobData,
   pollDueAt,
@@ -60,5 +61,17 @@ describe('poll jobs', () => {
     expect(pollJobSchema.safeParse({ ...fields, kind: 'first' }).success).toBe(false);
     expect(pollJobSchema.safeParse({ ...fields, kind: 'later' }).success).toBe(false);
     expect(pollJobSchema.safeParse({ ...scheduled, v: 2 }).success).toBe(false);
+  });
+});
+
+describe('intervalStartOf', () => {
+  it('gives every poll of one aligned interval the same start, whatever its offset', () => {
+    const interval = 30_000;
+    const start = 1_733_000_010_000 - (1_733_000_010_000 % interval);
+    for (const offset of [0, 1, 12_345, interval - 1]) {
+      expect(intervalStartOf(start + offset, interval)).toBe(start);
+    }
+    expect(intervalStartOf(start + interval, interval)).toBe(start + interval);
+    expect(intervalStartOf(start - 1, interval)).toBe(start - interval);
   });
 });
