@@ -73,6 +73,42 @@ describe('grouping the InfluxDB records of one delivery', () => {
     expect(jobs.map((j) => j.id)).toEqual(['a', 'b']);
   });
 
+  it('leaves track jobs and session events alone, and groups the poll records around them', () => {
+    const { sessions: _sessions, kind: _kind, ...fields } = result('/a', 0);
+    const track: SinkJobSpec = {
+      queue: QUEUE.track,
+      id: 'a',
+      data: { ...fields, kind: 'track_result', intervalStart: 0, intervalMs: 1000, sessions: [] },
+    };
+    const events: SinkJobSpec = {
+      queue: QUEUE.influx,
+      id: 'a|events',
+      data: {
+        ...identity,
+        kind: 'session_events',
+        virtualProxy: '/a',
+        time: 1,
+        pollIntervalMs: 1000,
+        events: [
+          {
+            event: 'start',
+            sessionId: 's',
+            userDirectory: 'D',
+            userId: 'u',
+            firstSeen: 1,
+            lastSeen: 1,
+            startKnown: true,
+          },
+        ],
+      },
+    };
+    const jobs = groupInfluxJobs([influx('a', result('/a', 1)), track, events, influx('b', result('/b', 1))]);
+    expect(jobs).toContainEqual(track);
+    expect(jobs).toContainEqual(events);
+    expect(jobs).toHaveLength(3);
+    expect(groupedMemberIds(jobs)).toEqual(['a', 'b']);
+  });
+
   it('closes a group at the member and session limits, and sends a large result alone', () => {
     const many = Array.from({ length: 7 }, (_, i) => influx(`r${i}`, result(`/${i}`, 1)));
     const bySize = groupInfluxJobs(many, { maxMembers: 3, maxSessions: 100 });
