@@ -1,4 +1,4 @@
-import type { Settings, TrackingEnv } from '@qsm/config';
+import type { Settings, TrackerEnv } from '@qsm/config';
 import type { RoleContext } from '@qsm/host';
 import { formatIssues, trackSiteIntervalJobSchema } from '@qsm/model';
 import { PermanentJobError } from '@qsm/queues';
@@ -17,8 +17,10 @@ import type { TrackerExtension } from './tracker.js';
  */
 export function createSiteFiguresExtension(
   context: RoleContext,
-  env: Pick<TrackingEnv, 'SESSION_LIMIT_WARN'>,
+  env: Pick<TrackerEnv, 'SESSION_LIMIT_WARN'> &
+    Partial<Pick<TrackerEnv, 'TRACKER_TEST_PAUSE_BEFORE_DELIVERY_MS'>>,
 ): TrackerExtension {
+  const pauseMs = env.TRACKER_TEST_PAUSE_BEFORE_DELIVERY_MS ?? 0;
   const { connection, prefix } = context.queues;
   let settings: Settings = context.settings;
   const intervals = createSiteIntervals(connection, prefix);
@@ -45,6 +47,17 @@ export function createSiteFiguresExtension(
     scheduleInterval: scheduler.scheduleInterval,
     now: Date.now,
     logger: context.logger,
+    ...(pauseMs > 0
+      ? {
+          async beforeDelivery(intervalStart: number) {
+            context.logger.info(
+              { intervalStart, pauseMs },
+              "test fault hook: pausing between the site figures' claim and their delivery",
+            );
+            await new Promise((resolve) => setTimeout(resolve, pauseMs));
+          },
+        }
+      : {}),
   });
   registerSiteFiguresGauges(context.registry, intervals, context.logger);
   const handled = siteIntervalsCounter(context.registry);

@@ -29,6 +29,11 @@ export interface SiteIntervalHandlerDeps {
   scheduleInterval(interval: PollInterval): Promise<void>;
   now(): number;
   logger: Pick<Logger, 'warn' | 'debug'>;
+  /**
+   * Runs after this attempt claimed the interval and before it delivers: the fault tests kill the tracker
+   * here (TRACKER_TEST_PAUSE_BEFORE_DELIVERY_MS).
+   */
+  beforeDelivery?: (intervalStart: number) => Promise<void>;
 }
 
 /** What an interval's claim stores until its records are on the sink queues. */
@@ -94,6 +99,7 @@ export function createSiteIntervalHandler(deps: SiteIntervalHandlerDeps) {
       return 'already_written';
     }
     const outbox = claim.outcome === 'won' ? mine : readOutbox(claim.outbox, interval.start);
+    await deps.beforeDelivery?.(interval.start);
     await deps.deliver(outbox.jobs);
     await deps.intervals.setLatest(interval.start, JSON.stringify(outbox.latest));
     await deps.intervals.delivered(interval.start);

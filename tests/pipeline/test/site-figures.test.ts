@@ -10,6 +10,7 @@ import {
   rows,
   type SimSessionInput,
   type Simulator,
+  services,
   sleep,
   startApp,
   startSimulator,
@@ -20,6 +21,7 @@ import {
   waitUntil,
   writeButlerConfig,
 } from '@qsm/testkit';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /*
@@ -31,6 +33,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const INTERVAL = 2000;
 const prefix = uniqueName('site_figures');
+const killPrefix = uniqueName('site_figures_kill');
+const killDb = uniqueName('qsm_site_figures_kill');
 const db = uniqueName('qsm_site_figures');
 const baseTopic = `qsm-test/${prefix}/`;
 const session = (UserDirectory: string, UserId: string, SessionId: string): SimSessionInput => ({
@@ -173,7 +177,9 @@ afterAll(async () => {
   await mqtt?.close();
   await stopAll();
   await cleanupRedisPrefix(prefix);
+  await cleanupRedisPrefix(killPrefix);
   await dropInfluxDatabase(db);
+  await dropInfluxDatabase(killDb);
 });
 
 describe('site figures per interval', () => {
@@ -317,5 +323,76 @@ describe('site figures per interval', () => {
       proxies_polled: 3,
       proxies_failed: 1,
     });
+  });
+});
+
+describe('a tracker killed between claiming an interval and delivering its figures', () => {
+  it('leaves the figures to another tracker: delivered once, from the claimed outbox', async () => {
+    const killTopic = `qsm-test/${killPrefix}/`;
+    const configFile = writeButlerConfig(tempDir('site-figures-kill'), {
+      certs,
+      pollingInterval: INTERVAL,
+      servers: [{ serverName: 'sense1', qpsHost: sim.qpsHost('sense1'), virtualProxies: ['/hdr'] }],
+      influx: { db: killDb },
+      mqtt: { baseTopic: killTopic },
+    });
+    const collector = await collectMqtt(`${killTopic}usersessionsite`);
+    const redis = new Redis(services.redisUrl);
+    try {
+      const env = { WORKER_LOCK_DURATION_MS: '2000' };
+      const start = (app: Parameters<typeof startApp>[0], name: string, extra: Record<string, string> = {}) =>
+        startApp(app, { configFile, prefix: killPrefix, name, env: { ...env, ...extra } });
+      await start('influx-sink', 'influx-sink-kill');
+      await start('mqtt-sink', 'mqtt-sink-kill');
+      const doomed = await start('tracker', 'tracker-doomed', {
+        TRACKER_TEST_PAUSE_BEFORE_DELIVERY_MS: '600000',
+      });
+      await start('poller', 'poller-kill');
+      await start('scheduler', 'scheduler-kill');
+      const line = await doomed.waitForLine(
+        (l) => l.includes("pausing between the site figures' claim"),
+        15_000,
+      );
+      const claimed = (JSON.parse(line) as { intervalStart: number }).intervalStart;
+      // Claimed, with its records in the outbox, and not on the sink queue.
+      expect(await redis.exists(`${killPrefix}:qsm:site:${claimed}:outbox`)).toBe(1);
+      expect(await redis.exists(`${killPrefix}:qsm:site:${claimed}:done`)).toBe(1);
+      doomed.child.kill('SIGKILL');
+      await new Promise((resolve) => doomed.child.once('exit', resolve));
+      const survivor = await start('tracker', 'tracker-survivor');
+
+      const sitePoints = async () =>
+        rows(await influxQuery(killDb, `SELECT * FROM user_session_site WHERE scope = 'site'`));
+      await waitUntil(
+        async () => {
+          const times = (await sitePoints()).map((p) => Number(p.time));
+          return times.includes(claimed) && times.filter((t) => t > claimed).length >= 2;
+        },
+        // Once its lock expired, BullMQ gives the job (stalled) to the survivor.
+        'the claimed interval and two more in InfluxDB',
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+      const ofClaimed = (await sitePoints()).filter((p) => Number(p.time) === claimed);
+      expect(ofClaimed).toHaveLength(1);
+      expect(ofClaimed[0]).toMatchObject({
+        unique_users: 2,
+        session_count: 2,
+        max_sessions_per_user: 1,
+        users_at_limit: 0,
+        proxies_polled: 1,
+        proxies_failed: 0,
+      });
+      // MQTT: never twice. (The MQTT sink does not publish an interval older than one it published: a
+      // retained site message is the latest; the claimed interval may come after later ones.)
+      const starts = collector.messages.map((m) => startOf(JSON.parse(m.payload) as SiteMessage));
+      expect(new Set(starts).size).toBe(starts.length);
+      expect(await redis.keys(`${killPrefix}:qsm:site:*:outbox`)).toEqual([]);
+      expect(
+        metricValue(await survivor.metrics(), 'qsm_site_intervals_total', { outcome: 'written_on_retry' }),
+      ).toBeGreaterThanOrEqual(1);
+    } finally {
+      await collector.close();
+      redis.disconnect();
+    }
   });
 });
