@@ -100,7 +100,7 @@ beforeAll(async () => {
     '--servers',
     '1',
     '--prefixes',
-    '/,/f,/r,/h,/x,/k,/a,/s',
+    '/,/f,/r,/h,/x,/k,/a,/s,/ä+b.c',
     '--sessions',
     '3',
     '--churn',
@@ -119,7 +119,7 @@ afterAll(async () => {
 });
 
 describe('session events', () => {
-  const proxies = ['/', '/f', '/r', '/h', '/x'];
+  const proxies = ['/', '/f', '/r', '/h', '/x', '/ä+b.c'];
   let main: ReturnType<typeof setup>;
   let tracker: RunningApp;
   let poller: RunningApp;
@@ -240,6 +240,16 @@ describe('session events', () => {
     expect(
       new Set([...ends(late), ...starts(late).filter((e) => e.startKnown)].map((e) => e.time)).size,
     ).toBe(1);
+  });
+
+  it('tracks a virtual proxy whose prefix needs encoding under its own key', async () => {
+    const events = await eventsOf(main.prefix, '/ä+b.c');
+    expect(events.map((e) => [e.event, e.sessionId])).toEqual([
+      ['start', '/ä+b.c-s1'],
+      ['start', '/ä+b.c-s2'],
+      ['start', '/ä+b.c-s3'],
+    ]);
+    expect(await redis.hlen(`${main.prefix}:qsm:track:state:poll|sense1|%2F%C3%A4%2Bb.c`)).toBe(3);
   });
 
   it('carries hostile identities unchanged', async () => {
