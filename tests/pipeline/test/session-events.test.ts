@@ -54,11 +54,11 @@ function setup(label: string, virtualProxies: string[], options: Partial<TestCon
   const prefix = uniqueName(label);
   prefixes.push(prefix);
   const dir = tempDir(label);
-  const write = (proxies: string[]) =>
+  const write = (proxies: string[], qpsHost = sim.qpsHost('sense1')) =>
     writeButlerConfig(dir, {
       certs,
       pollingInterval: INTERVAL,
-      servers: [{ serverName: 'sense1', qpsHost: sim.qpsHost('sense1'), virtualProxies: proxies }],
+      servers: [{ serverName: 'sense1', qpsHost, virtualProxies: proxies }],
       // Enabled so that the tracker delivers to both sink queues; unless a test runs the sinks, the jobs
       // wait there.
       influx: { db: `unused_${prefix}` },
@@ -100,7 +100,7 @@ beforeAll(async () => {
     '--servers',
     '1',
     '--prefixes',
-    '/,/f,/r,/h,/x,/k,/a,/s,/ä+b.c',
+    '/,/f,/r,/h,/x,/k,/a,/s,/t,/ä+b.c',
     '--sessions',
     '3',
     '--churn',
@@ -587,5 +587,54 @@ describe('session events through the sinks', () => {
     } finally {
       await subscriber.close();
     }
+  });
+});
+
+describe('a proxy whose certificate fails', () => {
+  it('ends nothing while its polls fail, then compares with its last successful poll', async () => {
+    // A QPS whose server certificate is not signed by the root.pem of the config.
+    const foreign = await testCertificates('session-events-foreign');
+    const badTls = await startSimulator(foreign, ['--servers', '1', '--prefixes', '/t', '--sessions', '2']);
+    await sim.setSessions(
+      'sense1',
+      '/t',
+      [1, 2, 3].map((i) => session(`t${i}`)),
+    );
+    const { prefix, configFile, rewrite } = setup('session_cert', ['/t']);
+    await startApp('tracker', { configFile, prefix });
+    const poller = await startApp('poller', { configFile, prefix });
+    await startApp('scheduler', { configFile, prefix });
+    await waitForEvents(prefix, '/t', 'the first starts', (e) => starts(e).length === 3);
+    const failedAt = Date.now();
+    rewrite(['/t'], badTls.qpsHost('sense1'));
+    const certErrors = async () =>
+      metricValue(await poller.metrics(), 'qsm_polls_total', {
+        outcome: 'failed',
+        category: 'certificate_error',
+      });
+    await waitUntil(async () => (await certErrors()) >= 2, 'polls failing on the certificate', {
+      timeoutMs: 15_000,
+    });
+    // The session ends while the proxy cannot be read: nothing can tell yet.
+    await sim.endSession('sense1', '/t', 't2');
+    await waitUntil(async () => (await certErrors()) >= 4, 'more failed polls');
+    expect(ends(await eventsOf(prefix, '/t'))).toEqual([]);
+    const restoredAt = Date.now();
+    rewrite(['/t']);
+    const events = await waitForEvents(
+      prefix,
+      '/t',
+      'the end after the failures',
+      (e) => ends(e).length === 1,
+    );
+    await sleep(2 * INTERVAL);
+    const all = await eventsOf(prefix, '/t');
+    expect([starts(all).length, ends(all).length]).toEqual([3, 1]);
+    const end = ends(events)[0]!;
+    expect(end).toMatchObject({ sessionId: 't2', reason: 'gone' });
+    // Compared with the last successful poll: before the failures, the end after them.
+    expect(end.lastSeen).toBeLessThanOrEqual(failedAt + INTERVAL + SLACK);
+    expect(end.time).toBeGreaterThanOrEqual(restoredAt);
+    await badTls.stop();
   });
 });
