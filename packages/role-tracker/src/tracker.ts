@@ -1,7 +1,14 @@
 import type { Settings, TrackerEnv } from '@qsm/config';
 import type { RoleContext, RunningRole } from '@qsm/host';
 import type { TrackJob, TrackResultJob } from '@qsm/model';
-import { closeWorker, createResultDelivery, type Job, QUEUE, startWorker } from '@qsm/queues';
+import {
+  closeWorker,
+  createResultDelivery,
+  type Job,
+  QUEUE,
+  startWorker,
+  UnrecoverableError,
+} from '@qsm/queues';
 import { createTrackingStore, type TrackOutcome } from '@qsm/redis';
 import { createTrackHandler } from './track-handler.js';
 import { trackerMetrics } from './tracker-metrics.js';
@@ -73,7 +80,13 @@ export async function startTracker(
     onError: (error) => logger.debug({ err: error }, 'track worker error'),
   });
   worker.on('failed', (job, error) => {
-    logger.warn({ jobId: job?.id, reason: error.message }, 'track job failed; it is retried');
+    // An unreadable job fails for good (Bull Board shows it); anything else is tried again until done.
+    const forGood =
+      error instanceof UnrecoverableError || (job && job.attemptsMade >= (job.opts.attempts ?? 1));
+    logger.warn(
+      { jobId: job?.id, reason: error.message },
+      forGood ? 'track job failed for good' : 'track job failed; it is tried again',
+    );
   });
   logger.info(
     {
