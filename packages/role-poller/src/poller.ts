@@ -2,11 +2,22 @@ import { isDeepStrictEqual } from 'node:util';
 import type { PollerEnv, Settings, TrackingEnv } from '@qsm/config';
 import type { RoleContext, RunningRole } from '@qsm/host';
 import { createQpsClient, type QpsClient } from '@qsm/qps';
-import { closeWorker, createResultDelivery, type PollJobData, QUEUE, startWorker } from '@qsm/queues';
+import {
+  closeWorker,
+  createResultDelivery,
+  openQueue,
+  type PollJobData,
+  QUEUE,
+  startWorker,
+} from '@qsm/queues';
 import { createDiscoveryStore, createPollLock, createSessionCounts } from '@qsm/redis';
 import { createPollHandler, pollTimeoutMs } from './poll-handler.js';
 import { pollerMetrics } from './poller-metrics.js';
 import { registerSessionGauge } from './session-gauge.js';
+import { createTrackerPresenceCheck } from './tracker-presence.js';
+
+/** How often a poller looks for a tracker taking its session-track jobs (SESSION_TRACKING). */
+const TRACKER_CHECK_INTERVAL_MS = 60_000;
 
 /**
  * A BullMQ worker on the poll queue, handing each job to the poll handler (createPollHandler), with the
@@ -44,6 +55,12 @@ export async function startPoller(
     abortable: true,
     onError: (error) => logger.debug({ err: error }, 'poll worker error'),
   });
+  const trackQueue = env.SESSION_TRACKING ? openQueue(context.queues, QUEUE.track) : undefined;
+  const trackerCheck = trackQueue
+    ? setInterval(createTrackerPresenceCheck({ queue: trackQueue, logger }), TRACKER_CHECK_INTERVAL_MS)
+    : undefined;
+  trackerCheck?.unref();
+
   worker.on('failed', (job, error) => {
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
       logger.debug({ jobId: job.id, reason: error.message }, 'poll job failed for good');
@@ -87,6 +104,8 @@ export async function startPoller(
       );
       await closeWorker(worker, context.queues.connection);
       clearTimeout(abort);
+      clearInterval(trackerCheck);
+      await trackQueue?.close();
       await delivery.close();
       qps.close();
     },
