@@ -24,6 +24,7 @@ import {
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { deliveredEvents } from './support/session-events.js';
 
 /*
  * Discovery against the simulated Qlik repository: the scheduler, a poller and the InfluxDB sink as
@@ -135,6 +136,7 @@ beforeAll(async () => {
   };
   scheduler = await startApp('scheduler', { configFile, prefix, env: schedulerEnv });
   poller = await startApp('poller', { configFile, prefix });
+  await startApp('tracker', { configFile, prefix });
   await startApp('influx-sink', { configFile, prefix });
 }, 60_000);
 
@@ -233,8 +235,21 @@ describe('discovery of virtual proxies in the Qlik repository', () => {
   });
 
   it('stops polling a virtual proxy unlinked in the QMC, and its gauge series goes', async () => {
+    const financeEvents = async () =>
+      (await deliveredEvents(redis, prefix)).filter((e) => e.virtualProxy === '/finance');
+    await waitUntil(async () => (await financeEvents()).length === 3, 'the starts of rim2/finance');
+    const unlinkedAt = Date.now();
     await sim.linkVirtualProxy('/finance', []);
     await scheduler.waitForLine((l) => l.includes('1 removed (rim2/finance)'), 10_000);
+    // Its sessions end as no longer monitored, when the scheduler removed it.
+    await waitUntil(async () => (await financeEvents()).length === 6, 'the ends of rim2/finance');
+    const ends = (await financeEvents()).filter((e) => e.event === 'end');
+    expect(ends.map((e) => [e.serverName, e.reason])).toEqual([
+      ['rim2', 'not_monitored'],
+      ['rim2', 'not_monitored'],
+      ['rim2', 'not_monitored'],
+    ]);
+    expect(ends[0]!.time).toBeGreaterThanOrEqual(unlinkedAt);
     // Its node no longer serves it: a poll would be a request for an unknown prefix.
     await sleep(INTERVAL);
     const unknown = async () => (await sim.state()).servers.find((s) => s.name === 'sense2')!.unknownPrefix;
