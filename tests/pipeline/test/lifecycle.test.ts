@@ -268,7 +268,7 @@ describe('shutting down', () => {
     },
   );
 
-  it.each(['scheduler', 'poller', 'influx-sink', 'mqtt-sink', 'all-in-one', 'board'] as const)(
+  it.each(['scheduler', 'poller', 'influx-sink', 'mqtt-sink', 'tracker', 'all-in-one', 'board'] as const)(
     '%s says once that Redis is away, and stops at once with exit 0 on SIGTERM, even before it finished starting',
     async (app) => {
       const { prefix, configFile } = setup(`stop_no_redis_${app.replace(/-/g, '_')}`);
@@ -297,7 +297,7 @@ describe('shutting down', () => {
     },
   );
 
-  it.each(['scheduler', 'influx-sink', 'mqtt-sink'] as const)(
+  it.each(['scheduler', 'influx-sink', 'mqtt-sink', 'tracker'] as const)(
     '%s exits 0 on SIGTERM and on SIGINT, without reporting its own disconnects as outages',
     async (app) => {
       const { prefix, configFile } = setup(`stop_${app.replace('-', '_')}`);
