@@ -70,7 +70,7 @@ export async function sequentialBaseline(
       sessions: JSON.parse(body),
     };
     const lines = buildSessionLines(result, { version: 1, excludeUser: [] });
-    const write = await fetch(`${influxUrl}/write?db=${db}&precision=ms`, {
+    const write = await fetch(`${influxUrl}/write?db=${db}&precision=ns`, {
       method: 'POST',
       body: lines.join('\n'),
     });

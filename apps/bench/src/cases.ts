@@ -607,7 +607,7 @@ async function influxCeiling(
       [0, 1].map(async () => {
         while (next < batches.length) {
           const body = batches[next++]!;
-          const res = await fetch(`${services.influxUrl}/write?db=${db}&precision=ms`, {
+          const res = await fetch(`${services.influxUrl}/write?db=${db}&precision=ns`, {
             method: 'POST',
             body,
           });
