@@ -188,12 +188,13 @@ describe('session events', () => {
     expect([starts(afterEnd).length, ends(afterEnd).length]).toEqual([4, 1]);
   });
 
-  it('ends nothing while a proxy fails: timeouts, 5xx, HTML pages, reset connections', async () => {
+  it('ends nothing while a proxy fails: timeouts, 4xx, 5xx, HTML pages, reset connections', async () => {
     const failed = async () => metricValue(await poller.metrics(), 'qsm_polls_total', { outcome: 'failed' });
     const failedBefore = await failed();
     for (const fault of [
       { mode: 'slow' as const, delayMs: 3000 },
       { mode: 'status' as const, status: 503 },
+      { mode: 'status' as const, status: 403 },
       { mode: 'html' as const },
       { mode: 'reset' as const },
     ]) {
@@ -204,7 +205,7 @@ describe('session events', () => {
     await sleep(2 * INTERVAL);
     const during = await eventsOf(main.prefix, '/f');
     expect([starts(during).length, ends(during).length]).toEqual([3, 0]);
-    // The failures were real: polls of the proxy failed in each of the four ways.
+    // The failures were real: polls of the proxy failed in each of the five ways.
     expect((await failed()) - failedBefore).toBeGreaterThanOrEqual(6);
     await sim.endSession('sense1', '/f', '/f-s2');
     const after = await waitForEvents(
