@@ -102,6 +102,8 @@ function jobName(job: SinkJobSpec): string {
       return 'track-retire';
     case 'session_events':
       return 'session-events';
+    case 'site_figures':
+      return 'site-figures';
     default:
       return 'poll-result';
   }

@@ -54,8 +54,9 @@ export function groupInfluxJobs(
     seen.add(job.id);
     const data = job.data;
     const sessions = data.kind === 'sessions' ? data.sessions.length : 1;
-    // Session events are the tracker's, delivered on their own: only poll records are grouped.
-    if (data.kind === 'group' || data.kind === 'session_events' || sessions >= limits.maxSessions) {
+    // Only poll records are grouped: the tracker's events and figures travel on their own.
+    const pollRecord = data.kind === 'sessions' || data.kind === 'error' || data.kind === 'repository_error';
+    if (!pollRecord || sessions >= limits.maxSessions) {
       out.push(job);
       continue;
     }

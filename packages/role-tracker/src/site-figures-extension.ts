@@ -1,12 +1,12 @@
 import type { Settings, TrackerEnv } from '@qsm/config';
 import type { RoleContext } from '@qsm/host';
 import { formatIssues, trackSiteIntervalJobSchema } from '@qsm/model';
-import { PermanentJobError } from '@qsm/queues';
+import { createResultDelivery, PermanentJobError } from '@qsm/queues';
 import { createDiscoveryStore, createSiteIntervals } from '@qsm/redis';
 import { createExpectedTargets } from './site-expected-targets.js';
-import { createSiteFiguresDelivery, createSiteIntervalScheduler } from './site-figures-delivery.js';
 import { registerSiteFiguresGauges, siteIntervalsCounter } from './site-figures-metrics.js';
 import { createSiteIntervalHandler } from './site-interval-handler.js';
+import { createSiteIntervalScheduler } from './site-interval-scheduler.js';
 import { createSiteSummaryRecorder } from './site-summary-recorder.js';
 import type { TrackerExtension } from './tracker.js';
 
@@ -25,7 +25,7 @@ export function createSiteFiguresExtension(
   let settings: Settings = context.settings;
   const intervals = createSiteIntervals(connection, prefix);
   const scheduler = createSiteIntervalScheduler(context.queues, Date.now, context.logger);
-  const delivery = createSiteFiguresDelivery(context.queues);
+  const delivery = createResultDelivery(context.queues);
   const expectedTargets = createExpectedTargets(
     () => settings,
     createDiscoveryStore(connection, prefix),
@@ -43,7 +43,9 @@ export function createSiteFiguresExtension(
     expectedTargets,
     settings: () => settings,
     sessionLimitWarn: env.SESSION_LIMIT_WARN,
-    deliver: delivery.deliver,
+    async deliver(jobs) {
+      await delivery.deliver(jobs);
+    },
     scheduleInterval: scheduler.scheduleInterval,
     now: Date.now,
     logger: context.logger,

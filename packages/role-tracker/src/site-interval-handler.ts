@@ -8,11 +8,9 @@ import { z } from 'zod';
 import { nextInterval, type PollInterval } from './site-interval-jobs.js';
 
 /** A site figures record for one sink queue, with the id that makes it once per interval. */
-export interface SiteFiguresJob {
-  queue: typeof QUEUE.influx | typeof QUEUE.mqtt;
-  id: string;
-  data: SiteFiguresRecord;
-}
+export type SiteFiguresJob =
+  | { queue: typeof QUEUE.influx; id: string; data: SiteFiguresRecord }
+  | { queue: typeof QUEUE.mqtt; id: string; data: SiteFiguresRecord };
 
 /** `site|<interval start>`, in each sink queue. */
 export const siteFiguresJobId = (intervalStart: number) => `site|${intervalStart}`;

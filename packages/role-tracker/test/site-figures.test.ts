@@ -1,15 +1,15 @@
 import type { Settings } from '@qsm/config';
 import type { ServerIdentity, SiteFiguresRecord, TrackResultJob } from '@qsm/model';
-import { openQueue, QUEUE, type QueueContext } from '@qsm/queues';
+import { createResultDelivery, openQueue, QUEUE, type QueueContext } from '@qsm/queues';
 import { createSiteIntervals } from '@qsm/redis';
 import { cleanupRedisPrefix, services, uniqueName } from '@qsm/testkit';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSiteFiguresDelivery, createSiteIntervalScheduler } from '../src/site-figures-delivery.js';
 import { registerSiteFiguresGauges } from '../src/site-figures-metrics.js';
 import { createSiteIntervalHandler, type SiteIntervalHandlerDeps } from '../src/site-interval-handler.js';
 import { siteIntervalDelay, siteIntervalJobId } from '../src/site-interval-jobs.js';
+import { createSiteIntervalScheduler } from '../src/site-interval-scheduler.js';
 import { createSiteSummaryRecorder } from '../src/site-summary-recorder.js';
 
 /*
@@ -80,7 +80,7 @@ function tracker(
   const own = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
   const ownContext = { connection: own, prefix };
   const intervals = createSiteIntervals(own, prefix);
-  const delivery = createSiteFiguresDelivery(ownContext);
+  const delivery = createResultDelivery(ownContext);
   const scheduler = createSiteIntervalScheduler(ownContext, now);
   closers.push(delivery.close, scheduler.close, async () => own.disconnect());
   const recorder = createSiteSummaryRecorder({
@@ -95,7 +95,9 @@ function tracker(
     expectedTargets: async () => EXPECTED,
     settings: () => settingsWith(enabled),
     sessionLimitWarn: 3,
-    deliver: delivery.deliver,
+    deliver: async (jobs) => {
+      await delivery.deliver(jobs);
+    },
     scheduleInterval: scheduler.scheduleInterval,
     now,
     logger: { warn: () => {}, debug: () => {} },
