@@ -6,6 +6,7 @@ export {
   type RepositoryProxyNode,
   type RepositoryTopology,
   type RepositoryVirtualProxy,
+  readDiscoveredPollTargets,
   type StoredTopology,
   storedTopologySchema,
 } from './repository.js';
@@ -17,4 +18,5 @@ export {
   sessionProblem,
 } from './session.js';
 export * from './sink-jobs.js';
+export { parseStoredJson, type StoredJson } from './stored-json.js';
 export * from './tracking.js';

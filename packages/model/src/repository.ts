@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseStoredJson } from './stored-json.js';
 
 /*
  * What the Qlik Sense repository (QRS) says about a site's proxies: the proxy nodes, the virtual
@@ -98,3 +99,16 @@ export const discoveredIdentitySchema = z.object({
 export const discoveredPollTargetsSchema = z.array(
   discoveredIdentitySchema.extend({ serverName: z.string(), virtualProxy: z.string() }),
 ) satisfies z.ZodType<DiscoveredPollTarget[]>;
+
+/**
+ * The discovered targets kept in Redis (`null`: discovery never ran with this prefix), or none and what is
+ * wrong with them.
+ */
+export function readDiscoveredPollTargets(json: string | null): {
+  targets: DiscoveredPollTarget[];
+  problem?: string;
+} {
+  if (json === null) return { targets: [] };
+  const read = parseStoredJson(discoveredPollTargetsSchema, json);
+  return read.ok ? { targets: read.value } : { targets: [], problem: read.problem };
+}

@@ -1,6 +1,6 @@
 import { listPollTargets, type ServerSettings, type Settings } from '@qsm/config';
 import type { Logger } from '@qsm/logging';
-import { type DiscoveredPollTarget, discoveredPollTargetsSchema } from '@qsm/model';
+import { type DiscoveredPollTarget, readDiscoveredPollTargets } from '@qsm/model';
 import { schedulerIdFor } from '@qsm/queues';
 import type { DiscoveryStore, SessionCounts } from '@qsm/redis';
 import { Gauge, type Registry } from 'prom-client';
@@ -53,12 +53,9 @@ export function registerSessionGauge(
   let tagNames: string[] = [];
 
   const discoveredTargets = async (): Promise<DiscoveredPollTarget[]> => {
-    const json = await discovery.loadTargets();
-    if (json === null) return [];
-    const parsed = discoveredPollTargetsSchema.safeParse(JSON.parse(json));
-    if (parsed.success) return parsed.data;
-    logger.debug({ issues: parsed.error.issues.slice(0, 3) }, 'discovered targets in Redis not understood');
-    return [];
+    const { targets, problem } = readDiscoveredPollTargets(await discovery.loadTargets());
+    if (problem) logger.debug({ problem }, 'discovered targets in Redis not understood');
+    return targets;
   };
 
   const create = () => {

@@ -1,7 +1,12 @@
 import { listPollTargets, type Settings } from '@qsm/config';
 import { listAllPollTargets } from '@qsm/discovery';
 import type { Logger } from '@qsm/logging';
-import { type DiscoveredPollTarget, type RepositoryTopology, storedTopologySchema } from '@qsm/model';
+import {
+  type DiscoveredPollTarget,
+  parseStoredJson,
+  type RepositoryTopology,
+  storedTopologySchema,
+} from '@qsm/model';
 import type { SchedulableTarget } from '@qsm/queues';
 import type { DiscoveryStore } from '@qsm/redis';
 import type { DiscoveryMetrics } from './discovery-metrics.js';
@@ -34,19 +39,19 @@ export function createDiscoveredTargetSource(deps: DiscoveredTargetSourceDeps): 
   return async (settings) => {
     const json = await deps.store.loadTopology();
     if (json === null) return listPollTargets(settings);
-    const stored = storedTopologySchema.safeParse(safeJson(json));
-    if (!stored.success) {
+    const stored = parseStoredJson(storedTopologySchema, json);
+    if (!stored.ok) {
       deps.logger.warn(
-        { issues: stored.error.issues.slice(0, 3) },
+        { problem: stored.problem },
         'the repository read kept in Redis is not understood: polling the configured targets until the next read',
       );
       return listPollTargets(settings);
     }
-    const { targets, notes } = deps.resolve(settings, stored.data.topology);
+    const { targets, notes } = deps.resolve(settings, stored.value.topology);
     for (const note of notes) {
       if (logged.has(note)) continue;
       logged.add(note);
-      deps.logger.info({ repository: stored.data.repository }, `discovery: ${note}`);
+      deps.logger.info({ repository: stored.value.repository }, `discovery: ${note}`);
     }
     await deps.store.saveTargets(JSON.stringify(targets));
     deps.metrics.targets.set(targets.length);
@@ -69,12 +74,4 @@ function schedulableTarget(target: DiscoveredPollTarget): SchedulableTarget {
         ? identity
         : { ...identity, sessionInactivityTimeoutMinutes },
   };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

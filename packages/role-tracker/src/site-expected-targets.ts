@@ -1,7 +1,7 @@
 import type { Settings } from '@qsm/config';
 import { listAllPollTargets } from '@qsm/discovery';
 import type { Logger } from '@qsm/logging';
-import { type DiscoveredPollTarget, discoveredPollTargetsSchema } from '@qsm/model';
+import { type DiscoveredPollTarget, readDiscoveredPollTargets } from '@qsm/model';
 import { schedulerIdFor } from '@qsm/queues';
 import type { DiscoveryStore } from '@qsm/redis';
 
@@ -15,24 +15,15 @@ export function createExpectedTargets(
   logger: Pick<Logger, 'warn'>,
 ): () => Promise<string[]> {
   const discovered = async (): Promise<DiscoveredPollTarget[]> => {
-    const json = await discovery.loadTargets();
-    if (json === null) return [];
-    const parsed = discoveredPollTargetsSchema.safeParse(safeJson(json));
-    if (parsed.success) return parsed.data;
-    logger.warn(
-      { issues: parsed.error?.issues.slice(0, 3) },
-      'discovered targets in Redis not understood: site figures expect the configured targets only',
-    );
-    return [];
+    const { targets, problem } = readDiscoveredPollTargets(await discovery.loadTargets());
+    if (problem) {
+      logger.warn(
+        { problem },
+        'discovered targets in Redis not understood: site figures expect the configured targets only',
+      );
+    }
+    return targets;
   };
   return async () =>
     listAllPollTargets(settings(), await discovered()).map((target) => schedulerIdFor(target));
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

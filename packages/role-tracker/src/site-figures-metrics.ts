@@ -1,6 +1,6 @@
 import { metricOnce } from '@qsm/host';
 import type { Logger } from '@qsm/logging';
-import { siteFiguresRecordSchema } from '@qsm/model';
+import { parseStoredJson, siteFiguresRecordSchema } from '@qsm/model';
 import type { SiteIntervals } from '@qsm/redis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
@@ -58,12 +58,9 @@ export function registerSiteFiguresGauges(
     try {
       const text = await intervals.latest();
       if (text === null) return undefined;
-      const parsed = siteFiguresRecordSchema.safeParse(JSON.parse(text));
-      if (parsed.success) return parsed.data.site;
-      logger.debug(
-        { issues: parsed.error.issues.slice(0, 3) },
-        'latest site figures in Redis not understood',
-      );
+      const read = parseStoredJson(siteFiguresRecordSchema, text);
+      if (read.ok) return read.value.site;
+      logger.debug({ problem: read.problem }, 'latest site figures in Redis not understood');
     } catch (error) {
       // Without Redis the gauges are left empty for this scrape; Redis going away is logged elsewhere.
       logger.debug({ err: error }, 'latest site figures not read for the gauges');

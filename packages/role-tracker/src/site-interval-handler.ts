@@ -1,6 +1,6 @@
 import type { Settings } from '@qsm/config';
 import type { Logger } from '@qsm/logging';
-import { formatIssues, type SiteFiguresRecord, siteFiguresRecordSchema } from '@qsm/model';
+import { parseStoredJson, type SiteFiguresRecord, siteFiguresRecordSchema } from '@qsm/model';
 import { PermanentJobError, QUEUE } from '@qsm/queues';
 import type { SiteIntervals } from '@qsm/redis';
 import { computeSiteFigures, decodeProxySummary, type ProxySummary } from '@qsm/site-figures';
@@ -106,17 +106,11 @@ export function createSiteIntervalHandler(deps: SiteIntervalHandlerDeps) {
 }
 
 function readOutbox(text: string, intervalStart: number): Outbox {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  const parsed = outboxSchema.safeParse(json);
-  if (!parsed.success)
+  const read = parseStoredJson(outboxSchema, text);
+  if (!read.ok)
     throw new PermanentJobError(
       'invalid_job',
-      `the site figures outbox of interval ${intervalStart} is not understood: ${formatIssues(parsed.error.issues)}`,
+      `the site figures outbox of interval ${intervalStart} is not understood: ${read.problem}`,
     );
-  return parsed.data;
+  return read.value;
 }

@@ -1,4 +1,4 @@
-import { formatIssues, type ServerIdentity, serverIdentitySchema, type TrackedSession } from '@qsm/model';
+import { parseStoredJson, type ServerIdentity, serverIdentitySchema, type TrackedSession } from '@qsm/model';
 import { z } from 'zod';
 
 /** How many sessions one user (spelled exactly as QPS listed them) has on one proxy. */
@@ -54,19 +54,13 @@ export type DecodedProxySummary = { ok: true; summary: ProxySummary } | { ok: fa
 
 /** A stored summary read back, or what is wrong with it (another release's, or edited in Redis). */
 export function decodeProxySummary(text: string): DecodedProxySummary {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { ok: false, problem: `not JSON: ${JSON.stringify(text.slice(0, 60))}` };
-  }
-  const parsed = storedSummarySchema.safeParse(json);
-  if (!parsed.success) return { ok: false, problem: formatIssues(parsed.error.issues) };
+  const read = parseStoredJson(storedSummarySchema, text);
+  if (!read.ok) return read;
   return {
     ok: true,
     summary: {
-      identity: parsed.data.i,
-      users: parsed.data.u.map(([userDirectory, userId, sessions]) => ({ userDirectory, userId, sessions })),
+      identity: read.value.i,
+      users: read.value.u.map(([userDirectory, userId, sessions]) => ({ userDirectory, userId, sessions })),
     },
   };
 }
