@@ -1,5 +1,6 @@
 import type { Result } from 'ioredis';
 import type { RedisConnection } from './connection.js';
+import { SITE_INTERVAL_SCRIPTS } from './site-interval-scripts.js';
 import { TRACK_SCRIPT } from './tracking-script.js';
 
 /*
@@ -29,6 +30,7 @@ redis.call('hset', KEYS[1], ARGV[1], ARGV[2]) return 1`,
   },
   /** The tracker's state, events and outbox of one proxy: see tracking-script.ts. */
   qsmTrack: { numberOfKeys: 4, lua: TRACK_SCRIPT },
+  ...SITE_INTERVAL_SCRIPTS,
 } as const;
 
 declare module 'ioredis' {
@@ -49,6 +51,24 @@ declare module 'ioredis' {
       retiredKey: string,
       ...args: string[]
     ): Result<[string, string?], Context>;
+    qsmRecordSiteSummary(
+      hashKey: string,
+      targetKey: string,
+      polledAt: string,
+      summary: string,
+      ttlMs: string,
+    ): Result<[number, number], Context>;
+    qsmClaimSiteInterval(
+      doneKey: string,
+      outboxKey: string,
+      outbox: string,
+      ttlMs: string,
+    ): Result<[number, string?], Context>;
+    qsmSetLatestSiteFigures(
+      latestKey: string,
+      intervalStart: string,
+      figures: string,
+    ): Result<number, Context>;
   }
 }
 

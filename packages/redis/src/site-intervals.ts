@@ -1,4 +1,4 @@
-import type { Result } from 'ioredis';
+import { registerCommands } from './commands.js';
 import type { RedisConnection } from './connection.js';
 import { siteIntervalDoneKey, siteIntervalKey, siteIntervalOutboxKey, siteLatestKey } from './keys.js';
 
@@ -7,84 +7,6 @@ import { siteIntervalDoneKey, siteIntervalKey, siteIntervalOutboxKey, siteLatest
  * exactly-once: per interval, a hash of each proxy's summary (target key -> "<polledAt>|<summary>"), and,
  * once the figures are computed, a done-marker and an outbox of the computed records, written together.
  */
-
-const SCRIPTS = {
-  /**
-   * KEYS: interval hash. ARGV: target key, polledAt, summary, ttl ms. Records the summary unless the
-   * field holds one of a later poll (two results of one proxy in one interval, applied out of order);
-   * the summary of the same poll again (a retry) rewrites the same value. Answers {1 when written, else
-   * 0; the number of proxies recorded for the interval}.
-   */
-  qsmRecordSiteSummary: {
-    numberOfKeys: 1,
-    lua: `local current = redis.call('hget', KEYS[1], ARGV[1])
-if current then
-  local at = tonumber(string.match(current, '^(%d+)|'))
-  if at and at > tonumber(ARGV[2]) then return {0, redis.call('hlen', KEYS[1])} end
-end
-redis.call('hset', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
-redis.call('pexpire', KEYS[1], ARGV[4])
-return {1, redis.call('hlen', KEYS[1])}`,
-  },
-  /**
-   * KEYS: done-marker, outbox. ARGV: outbox, ttl ms. The first caller sets the marker and the outbox in
-   * one step and gets {1}; any later one gets {0, outbox} while the outbox is undelivered, {0} after.
-   */
-  qsmClaimSiteInterval: {
-    numberOfKeys: 2,
-    lua: `if redis.call('set', KEYS[1], '1', 'NX', 'PX', ARGV[2]) then
-  redis.call('set', KEYS[2], ARGV[1], 'PX', ARGV[2])
-  return {1}
-end
-local outbox = redis.call('get', KEYS[2])
-if outbox then return {0, outbox} end
-return {0}`,
-  },
-  /**
-   * KEYS: latest hash. ARGV: interval start, figures. Keeps the figures of the latest interval written
-   * (for the gauges every tracker exports); an older interval's, delivered late, does not replace them.
-   */
-  qsmSetLatestSiteFigures: {
-    numberOfKeys: 1,
-    lua: `local current = redis.call('hget', KEYS[1], 'intervalStart')
-if current and tonumber(current) > tonumber(ARGV[1]) then return 0 end
-redis.call('hset', KEYS[1], 'intervalStart', ARGV[1], 'figures', ARGV[2])
-return 1`,
-  },
-} as const;
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    qsmRecordSiteSummary(
-      hashKey: string,
-      targetKey: string,
-      polledAt: string,
-      summary: string,
-      ttlMs: string,
-    ): Result<[number, number], Context>;
-    qsmClaimSiteInterval(
-      doneKey: string,
-      outboxKey: string,
-      outbox: string,
-      ttlMs: string,
-    ): Result<[number, string?], Context>;
-    qsmSetLatestSiteFigures(
-      latestKey: string,
-      intervalStart: string,
-      figures: string,
-    ): Result<number, Context>;
-  }
-}
-
-const registered = new WeakSet<RedisConnection>();
-
-/** Defines the scripts on `connection` once, as registerCommands does for the others. */
-function registerSiteIntervalCommands(connection: RedisConnection): RedisConnection {
-  if (registered.has(connection)) return connection;
-  for (const [name, definition] of Object.entries(SCRIPTS)) connection.defineCommand(name, definition);
-  registered.add(connection);
-  return connection;
-}
 
 /**
  * How long an interval's summaries live: three intervals (the interval itself, and the next one's
@@ -135,7 +57,7 @@ export interface SiteIntervals {
 }
 
 export function createSiteIntervals(connection: RedisConnection, prefix: string): SiteIntervals {
-  const redis = registerSiteIntervalCommands(connection);
+  const redis = registerCommands(connection);
   return {
     async record(interval, targetKey, polledAt, summary) {
       const [written, reported] = await redis.qsmRecordSiteSummary(
