@@ -19,7 +19,6 @@ export interface TrackerExtension {
   /** Processes a job of the session-track queue that is its own (the site figures' interval jobs), else undefined. */
   takeJob?(job: Job<unknown>): Promise<unknown> | undefined;
   applySettings?(settings: Settings): Promise<void>;
-  checks?(): Promise<Record<string, string>>;
   stop?(): Promise<void>;
 }
 
@@ -98,9 +97,7 @@ export async function startTracker(
   return {
     name: 'tracker',
     async checks() {
-      const all: Record<string, string> = {};
-      for (const extension of extensions) Object.assign(all, await extension.checks?.());
-      return all;
+      return {};
     },
     async applySettings(next) {
       settings = next;
