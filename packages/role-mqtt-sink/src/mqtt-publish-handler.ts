@@ -70,8 +70,8 @@ export function createMqttPublishHandler(deps: MqttPublishHandlerDeps) {
     }
   };
 
-  const delivered = (madeAt: number): number => {
-    const ageMs = Date.now() - madeAt;
+  const delivered = (record: MqttSinkJob): number => {
+    const ageMs = Date.now() - sinkRecordMadeAt(record);
     delivery.observe({ sink: 'mqtt' }, ageMs / 1000);
     return ageMs;
   };
@@ -83,7 +83,7 @@ export function createMqttPublishHandler(deps: MqttPublishHandlerDeps) {
     }
     await publish(topic, buildSessionPayload(result.sessions), deps.retain);
     metrics.published.inc();
-    return { topic, sessions: result.sessions.length, ageMs: delivered(result.polledAt) };
+    return { topic, sessions: result.sessions.length, ageMs: delivered(result) };
   };
 
   /**
@@ -96,7 +96,7 @@ export function createMqttPublishHandler(deps: MqttPublishHandlerDeps) {
       await publish(topic, message, false);
       metrics.trackingPublished.inc({ kind: 'session_event' });
     }
-    return { topic, events: record.events.length, ageMs: delivered(record.time) };
+    return { topic, events: record.events.length, ageMs: delivered(record) };
   };
 
   /** The site figures are a snapshot of their interval: an older one than the last published is skipped. */
@@ -107,7 +107,7 @@ export function createMqttPublishHandler(deps: MqttPublishHandlerDeps) {
     }
     await publish(topic, buildSiteFiguresMessage(record), deps.retain);
     metrics.trackingPublished.inc({ kind: 'site_figures' });
-    return { topic, site: true, ageMs: delivered(record.intervalStart + record.intervalMs) };
+    return { topic, site: true, ageMs: delivered(record) };
   };
 
   return async (job: Job<MqttSinkJob>): Promise<MqttPublishOutcome> => {
