@@ -11,6 +11,11 @@ export interface CertifiedHttpClients {
   closeAll(): void;
 }
 
+/** The headers of every request to a Qlik API (QPS, repository): JSON, never a cached answer. */
+export function qlikApiHeaders(userAgent = 'qlik-session-monitor'): Record<string, string> {
+  return { Accept: 'application/json', 'Cache-Control': 'no-cache', 'User-Agent': userAgent };
+}
+
 /** Qlik HTTP clients that follow the certificate files: QPS keeps one per server, the repository one. */
 export function createCertifiedHttpClients(
   certificates: CertificateStore,

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { type CertificateSettings, isTemplatePlaceholder, type ServerSettings } from '@qsm/config';
 import type { QpsSession } from '@qsm/model';
 import { type CertificateStore, createCertificateStore } from './certificate-store.js';
-import { createCertifiedHttpClients } from './certified-http-clients.js';
+import { createCertifiedHttpClients, qlikApiHeaders } from './certified-http-clients.js';
 import { classifyHttpStatus, classifyTransportFailure } from './classify-failure.js';
 import { InvalidSessionListError, parseSessions } from './parse-sessions.js';
 import { type QlikHttpAnswer, type QlikHttpClient, QlikHttpFailure } from './qlik-http.js';
@@ -54,9 +54,7 @@ export function createQpsClient(options: QpsClientOptions): QpsClient {
     timeoutMs: options.timeoutMs,
     maxResponseBytes: options.maxResponseBytes,
     headers: {
-      Accept: 'application/json',
-      'Cache-Control': 'no-cache',
-      'User-Agent': options.userAgent ?? 'qlik-session-monitor',
+      ...qlikApiHeaders(options.userAgent),
     },
   });
 

@@ -1,7 +1,7 @@
 import { type CertificateSettings, type DiscoverySettings, parseHostPort } from '@qsm/config';
 import type { RepositoryTopology } from '@qsm/model';
 import { type CertificateStore, createCertificateStore } from './certificate-store.js';
-import { createCertifiedHttpClients } from './certified-http-clients.js';
+import { createCertifiedHttpClients, qlikApiHeaders } from './certified-http-clients.js';
 import {
   classifyRepositoryStatus,
   classifyRepositoryTransportFailure,
@@ -87,9 +87,7 @@ export function createRepositoryClient(options: RepositoryClientOptions): Reposi
     timeoutMs: options.timeoutMs,
     maxResponseBytes: options.maxResponseBytes,
     headers: {
-      Accept: 'application/json',
-      'Cache-Control': 'no-cache',
-      'User-Agent': options.userAgent ?? 'qlik-session-monitor',
+      ...qlikApiHeaders(options.userAgent),
       ...(user ? { 'X-Qlik-User': `UserDirectory=${user.directory}; UserId=${user.userId}` } : {}),
     },
   });
