@@ -1,12 +1,16 @@
-import type { Queue } from 'bullmq';
+import type { JobType, Queue } from 'bullmq';
 import { pollJobOptions } from './job-options.js';
 import { type FirstPollData, firstPollJobId, POLL_JOB_NAME } from './poll-jobs.js';
 import type { DesiredScheduler, ExistingScheduler, SchedulerPlan } from './scheduler-plan.js';
 
+/** Where a poll is before it is finished: waiting, due later or being polled. */
+const PENDING_STATES: JobType[] = ['delayed', 'waiting', 'prioritized', 'active'];
+
 /** The job schedulers of the poll queue, for planSchedulers, each with whether its next poll is still there. */
 export async function listSchedulers(pollQueue: Queue): Promise<ExistingScheduler[]> {
   const found = await pollQueue.getJobSchedulers(0, -1);
-  const pending = await schedulersWithPendingJobs(pollQueue);
+  const chained = found.filter((s) => s.next !== undefined).map((s) => s.key);
+  const pending = await schedulersWithPendingJobs(pollQueue, chained);
   return found.map((s) => ({
     key: s.key,
     every: s.every,
@@ -18,16 +22,44 @@ export async function listSchedulers(pollQueue: Queue): Promise<ExistingSchedule
 }
 
 /**
- * The schedulers that have a poll waiting, due later or being polled, by the scheduler each job says it
- * comes from (BullMQ's `repeatJobKey`). Read after the schedulers, so that a poll taken in between has
- * already been followed by its next one.
+ * The schedulers that have a poll waiting, due later or being polled. Read after the schedulers, so that a
+ * poll taken in between has already been followed by its next one.
+ *
+ * Only the ids of the pending jobs are read (a periodic check at 10,000 schedulers would otherwise load and
+ * parse 10,000 job hashes, in one Lua call that holds Redis for as long): BullMQ names a scheduler's jobs
+ * after it (schedulerOfJobId). Should some scheduler expected to have a poll not be found that way, the
+ * jobs whose ids are not of that form are asked which scheduler they come from (BullMQ's `repeatJobKey`),
+ * so that a BullMQ that names them otherwise costs time, never a false repair.
  */
-async function schedulersWithPendingJobs(pollQueue: Queue): Promise<Set<string>> {
-  const jobs = await pollQueue.getJobs(['delayed', 'waiting', 'prioritized', 'active']);
+async function schedulersWithPendingJobs(pollQueue: Queue, expected: string[]): Promise<Set<string>> {
+  const ids = await pollQueue.getRanges(PENDING_STATES, 0, -1);
   const keys = new Set<string>();
-  for (const job of jobs) if (job?.repeatJobKey) keys.add(job.repeatJobKey);
+  const unknown: string[] = [];
+  for (const id of ids) {
+    const key = schedulerOfJobId(id);
+    if (key === undefined) unknown.push(id);
+    else keys.add(key);
+  }
+  if (expected.every((key) => keys.has(key))) return keys;
+  for (const chunk of chunksOf(unknown, 500)) {
+    const jobs = await Promise.all(chunk.map((id) => pollQueue.getJob(id)));
+    for (const job of jobs) if (job?.repeatJobKey) keys.add(job.repeatJobKey);
+  }
   return keys;
 }
+
+/**
+ * The job scheduler a job id says it comes from: BullMQ 6 gives every job of a job scheduler the id
+ * `repeat:<scheduler id>:<due time, ms>`. Undefined for any other id (this product's own first polls).
+ */
+export function schedulerOfJobId(jobId: string): string | undefined {
+  if (!jobId.startsWith(SCHEDULER_JOB_PREFIX)) return undefined;
+  const sep = jobId.lastIndexOf(':');
+  if (sep <= SCHEDULER_JOB_PREFIX.length || !/^\d+$/.test(jobId.slice(sep + 1))) return undefined;
+  return jobId.slice(SCHEDULER_JOB_PREFIX.length, sep);
+}
+
+const SCHEDULER_JOB_PREFIX = 'repeat:';
 
 /**
  * Applies a plan: upserts are idempotent, so two schedulers applying the same plan at once are harmless.

@@ -10,6 +10,7 @@ import {
   planSchedulers,
   pollDueAt,
   QUEUE,
+  schedulerOfJobId,
 } from '../src/index.js';
 
 const prefix = uniqueName('schedapply');
@@ -146,5 +147,32 @@ describe('listing the job schedulers', () => {
     await queue.close();
     expect(schedulers.filter((s) => s.stuck).map((s) => s.key)).toEqual([lost.repeatJobKey]);
     expect(lost.repeatJobKey).toBe('poll|sense1|%2Fhdr');
+  });
+
+  it('knows the scheduler of every pending poll from its job id alone', async () => {
+    const plan = await reconcile('ids', 60_000, 0, () => Date.now());
+    const queue = openQueue({ connection, prefix: `${prefix}:ids` }, QUEUE.poll);
+    const ids = await queue.getRanges(['delayed', 'waiting'], 0, -1);
+    await queue.close();
+    const scheduled = ids.map(schedulerOfJobId).filter((key) => key !== undefined);
+    expect(scheduled.sort()).toEqual(plan.add.map((s) => s.id).sort());
+  });
+
+  it('asks a pending job which scheduler it comes from when its id does not say', async () => {
+    await reconcile('renamed', 60_000);
+    const queue = openQueue<PollJobData>({ connection, prefix: `${prefix}:renamed` }, QUEUE.poll);
+    const job = (await queue.getJobs(['delayed'])).find((j) => j.data.virtualProxy === '/hdr')!;
+    const score = await connection.zscore(queue.keys.delayed!, job.id!);
+    // As a BullMQ that names its jobs otherwise would leave it.
+    await connection
+      .multi()
+      .zrem(queue.keys.delayed!, job.id!)
+      .zadd(queue.keys.delayed!, score!, 'renamed-job')
+      .rename(queue.toKey(job.id!), queue.toKey('renamed-job'))
+      .exec();
+    const schedulers = await listSchedulers(queue);
+    await queue.close();
+    expect(schedulers).toHaveLength(3);
+    expect(schedulers.filter((s) => s.stuck)).toEqual([]);
   });
 });
