@@ -127,6 +127,17 @@ describe('reconciling job schedulers with the config', () => {
     expect(plan.unchanged).toBe(2);
   });
 
+  it('names the first ten proxies of each kind in the log line, and counts the rest', () => {
+    const many = Array.from({ length: 25 }, (_, i) => ({ serverName: 'big', virtualProxy: `/vp${i}` }));
+    const added = planSchedulers(desiredSchedulers(many, 30000), []);
+    const first = many.slice(0, 10).map((t) => `big${t.virtualProxy}`);
+    expect(describePlan(added)).toBe(
+      `25 added (${first.join(', ')} and 15 more), 0 changed, 0 removed, 0 unchanged`,
+    );
+    const removed = planSchedulers([], existingFrom(desiredSchedulers(many.slice(0, 10), 30000)));
+    expect(describePlan(removed)).toBe(`0 added, 0 changed, 10 removed (${first.join(', ')}), 0 unchanged`);
+  });
+
   it('leaves schedulers it did not make alone', () => {
     const plan = planSchedulers([], [{ key: 'nightly-report', every: 1000 }]);
     expect(plan.remove).toEqual([]);

@@ -145,14 +145,22 @@ export function changedSchedulers(plan: SchedulerPlan): DesiredScheduler[] {
   return [...plan.change, ...plan.move];
 }
 
+/** How many proxies a log line names per kind of change; the counts say how many there are in all. */
+const DESCRIBED_NAMES = 10;
+
+/**
+ * What a plan does, for one log line: counts, and the first few proxies of each kind (at 10,000 proxies a
+ * line naming them all would be some 300 KB).
+ */
 export function describePlan(plan: SchedulerPlan): string {
-  const names = (list: Array<{ id: string } | string>) =>
-    list
-      .map((s) => {
-        const target = targetOfSchedulerId(typeof s === 'string' ? s : s.id);
-        return target ? `${target.serverName}${target.virtualProxy}` : String(s);
-      })
-      .join(', ');
+  const names = (list: Array<{ id: string } | string>) => {
+    const named = list.slice(0, DESCRIBED_NAMES).map((s) => {
+      const target = targetOfSchedulerId(typeof s === 'string' ? s : s.id);
+      return target ? `${target.serverName}${target.virtualProxy}` : String(s);
+    });
+    const more = list.length - named.length;
+    return more > 0 ? `${named.join(', ')} and ${more} more` : named.join(', ');
+  };
   const changed = changedSchedulers(plan);
   const parts = [
     `${plan.add.length} added${plan.add.length ? ` (${names(plan.add)})` : ''}`,
