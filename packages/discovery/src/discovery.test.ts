@@ -215,6 +215,30 @@ describe('discovered poll targets', () => {
     ).toEqual(['config Central/', 'config Central/Finance', 'repository rim1/finance']);
   });
 
+  it('keep one target per server and virtual proxy, in the order found, however many there are', () => {
+    const settings = configWith([]);
+    const { targets } = resolveDiscoveredTargets(settings, site, discoveryOf(settings));
+    const found = (serverName: string, virtualProxy: string) => ({
+      ...targets[0]!,
+      serverName,
+      virtualProxy,
+    });
+    const many = Array.from({ length: 3000 }, (_, i) => found(`s${i % 30}`, `/vp${i % 1500}`));
+    const all = listAllPollTargets(settings, [
+      ...many,
+      found('s1', '/VP1'),
+      found('s1', '/vp1'),
+      found('s2', '/vp1'),
+    ]);
+    expect(all).toHaveLength(1500 + 1);
+    expect(all.slice(0, 3).map((t) => `${t.serverName}${t.virtualProxy}`)).toEqual([
+      's0/vp0',
+      's1/vp1',
+      's2/vp2',
+    ]);
+    expect(all.at(-1)).toMatchObject({ serverName: 's2', virtualProxy: '/vp1', source: 'repository' });
+  });
+
   it('keep out excluded prefixes and nodes (by QMC name or host name, any case)', () => {
     const settings = configWith([]);
     const byPrefix = resolveDiscoveredTargets(

@@ -1,6 +1,6 @@
 import { listPollTargets, type PollTarget, type Settings } from '@qsm/config';
 import type { DiscoveredPollTarget } from '@qsm/model';
-import { sameVirtualProxy } from './virtual-proxy-path.js';
+import { targetKey } from './virtual-proxy-path.js';
 
 /**
  * A target to schedule. A configured one is looked up in the config by the poller at each poll (so a
@@ -18,17 +18,17 @@ export function listAllPollTargets(
 ): MonitoredPollTarget[] {
   const configured = listPollTargets(settings);
   const all: MonitoredPollTarget[] = configured.map((t) => ({ ...t, source: 'config' }));
+  const known = new Set(configured.map((t) => targetKey(t.serverName, t.virtualProxy)));
   for (const target of discovered) {
-    const known = all.some(
-      (t) => t.serverName === target.serverName && sameVirtualProxy(t.virtualProxy, target.virtualProxy),
-    );
-    if (!known)
-      all.push({
-        serverName: target.serverName,
-        virtualProxy: target.virtualProxy,
-        source: 'repository',
-        discovered: target,
-      });
+    const key = targetKey(target.serverName, target.virtualProxy);
+    if (known.has(key)) continue;
+    known.add(key);
+    all.push({
+      serverName: target.serverName,
+      virtualProxy: target.virtualProxy,
+      source: 'repository',
+      discovered: target,
+    });
   }
   return all;
 }

@@ -2,7 +2,7 @@ import { checkVirtualProxyPrefix, type DiscoverySettings, type Settings } from '
 import type { DiscoveredPollTarget, RepositoryTopology, RepositoryVirtualProxy } from '@qsm/model';
 import type { DiscoveryNote } from './notes.js';
 import { compareText, isExcludedNode, isNote, placeNode, sortNodes } from './place-node.js';
-import { sameVirtualProxy, virtualProxyPath } from './virtual-proxy-path.js';
+import { sameVirtualProxy, targetKey, virtualProxyKey, virtualProxyPath } from './virtual-proxy-path.js';
 
 export interface ResolvedDiscovery {
   /** What discovery adds to the configured targets, in a stable order. */
@@ -34,6 +34,7 @@ export function resolveDiscoveredTargets(
     return { targets: [], notes };
   }
   const targets: DiscoveredPollTarget[] = [];
+  const byTarget = new Map<string, DiscoveredPollTarget>();
   for (const node of sortNodes(topology.nodes)) {
     if (isExcludedNode(node, discovery)) {
       notes.push({
@@ -57,7 +58,7 @@ export function resolveDiscoveredTargets(
       });
       continue;
     }
-    const configured = server?.userSessions.virtualProxies ?? [];
+    const configured = new Set((server?.userSessions.virtualProxies ?? []).map(virtualProxyKey));
     for (const vp of sortVirtualProxies(node.virtualProxies)) {
       const virtualProxy = virtualProxyPath(vp.prefix);
       const skip = skipReason(virtualProxy, discovery);
@@ -65,13 +66,12 @@ export function resolveDiscoveredTargets(
         notes.push({ ...skip, node: node.name, virtualProxy });
         continue;
       }
-      if (configured.some((c) => sameVirtualProxy(c, virtualProxy))) continue;
+      if (configured.has(virtualProxyKey(virtualProxy))) continue;
       const target: DiscoveredPollTarget = { ...placed.identity, virtualProxy };
       if (vp.sessionInactivityTimeoutMinutes !== undefined)
         target.sessionInactivityTimeoutMinutes = vp.sessionInactivityTimeoutMinutes;
-      const twin = targets.find(
-        (t) => t.serverName === target.serverName && sameVirtualProxy(t.virtualProxy, virtualProxy),
-      );
+      const key = targetKey(target.serverName, virtualProxy);
+      const twin = byTarget.get(key);
       if (twin) {
         notes.push({
           reason: 'duplicate',
@@ -82,6 +82,7 @@ export function resolveDiscoveredTargets(
         continue;
       }
       targets.push(target);
+      byTarget.set(key, target);
     }
   }
   return { targets, notes };
