@@ -1,9 +1,10 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { ALL_QUEUES, openQueue, type Queue, type QueueContext, type QueueName } from '@qsm/queues';
+import { ALL_QUEUES, type QueueContext, type QueueName } from '@qsm/queues';
 import express, { type Express } from 'express';
 import { basicAuth } from './basic-auth.js';
+import { BoardQueue, SCHEDULERS_LISTED_PER_QUEUE } from './board-queue.js';
 
 export interface BoardOptions {
   queues: QueueContext;
@@ -15,7 +16,7 @@ export interface BoardOptions {
 }
 
 const DESCRIPTIONS: Record<QueueName, string> = {
-  poll: 'One job per (server, virtual proxy) per polling interval',
+  poll: `One job per (server, virtual proxy) per polling interval, from one job scheduler each (the Schedulers view lists the first ${SCHEDULERS_LISTED_PER_QUEUE})`,
   'sink-influx':
     'Poll results and poll errors on their way to InfluxDB: one job per poll, or one per group of polls that finished together; session events (session-events jobs)',
   'sink-mqtt': 'Poll results and session events on their way to the MQTT broker',
@@ -29,8 +30,8 @@ const DESCRIPTIONS: Record<QueueName, string> = {
  * Bull Board over every queue of the product, behind basic auth. Failed jobs show their error as the
  * workers threw it: `<category>: <message>` (e.g. `certificate_error: ...`).
  */
-export function createBoardApp(options: BoardOptions): { app: Express; queues: Queue[] } {
-  const queues = ALL_QUEUES.map((name) => openQueue(options.queues, name));
+export function createBoardApp(options: BoardOptions): { app: Express; queues: BoardQueue[] } {
+  const queues = ALL_QUEUES.map((name) => new BoardQueue(name, options.queues));
   const serverAdapter = new ExpressAdapter();
   const basePath = options.basePath.replace(/\/+$/, '') || '';
   serverAdapter.setBasePath(basePath || '/');
