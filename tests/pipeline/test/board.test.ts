@@ -1,6 +1,25 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CertificateSet } from '@qsm/dev-certs';
+import type { PollResult } from '@qsm/model';
+import {
+  applySchedulerPlan,
+  createResultDelivery,
+  DISCOVERY_JOB_NAME,
+  DISCOVERY_SCHEDULER_ID,
+  desiredSchedulers,
+  discoveryJobOptions,
+  intervalStartOf,
+  listSchedulers,
+  openQueue,
+  PermanentJobError,
+  planSchedulers,
+  QUEUE,
+  type QueueName,
+  resultJobId,
+  type SinkJobSpec,
+  startWorker,
+} from '@qsm/queues';
 import {
   cleanupRedisPrefix,
   dropInfluxDatabase,
@@ -15,10 +34,11 @@ import {
   tempDir,
   testCertificates,
   uniqueName,
+  useTestRedis,
   waitUntil,
   writeButlerConfig,
 } from '@qsm/testkit';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /* Bull Board in a real headless Chromium, after the pipeline ran against the simulator. */
@@ -34,10 +54,10 @@ let boardUrl: string;
 let browser: Browser;
 let configFile: string;
 
-async function startBoard(env: Record<string, string>, name: string) {
+async function startBoard(env: Record<string, string>, name: string, boardPrefix = prefix) {
   const app = await startApp('board', {
     configFile,
-    prefix,
+    prefix: boardPrefix,
     name,
     env: { BOARD_HOST: '127.0.0.1', BOARD_PORT: '0', ...env },
   });
@@ -226,4 +246,210 @@ describe('Bull Board', () => {
     await open.app.stop();
     expect(board.child.exitCode).toBeNull();
   });
+});
+
+/** The little of the DOM that timeToShow reads (the tests compile without the DOM's types). */
+interface PageElement {
+  childElementCount: number;
+  textContent: string | null;
+  checkVisibility(): boolean;
+}
+
+/**
+ * Milliseconds from the start of the navigation to `url` until an element of the page's main part shows
+ * `text`. Looked for at every frame in the page: Playwright's own waiting looks less and less often.
+ */
+async function timeToShow(page: Page, url: string, text: RegExp): Promise<number> {
+  await page.goto(url, { waitUntil: 'commit' });
+  const shownAt = await page.waitForFunction(
+    ({ source, flags }) => {
+      const pattern = new RegExp(source, flags);
+      const { document } = globalThis as unknown as {
+        document: { querySelectorAll(selector: string): Iterable<PageElement> };
+      };
+      for (const element of document.querySelectorAll('main *')) {
+        if (
+          element.childElementCount === 0 &&
+          pattern.test(element.textContent ?? '') &&
+          element.checkVisibility()
+        )
+          return performance.now();
+      }
+      return false;
+    },
+    { source: text.source, flags: text.flags },
+    { polling: 'raf', timeout: 60_000 },
+  );
+  return (await shownAt.jsonValue()) as number;
+}
+
+describe('Bull Board with 10,000 job schedulers in the poll queue', () => {
+  const redis = useTestRedis('board_scale');
+  const intervalMs = 30_000;
+  const budgetMs = 2000;
+  let scale: { app: RunningApp; url: string };
+
+  /** Every scheduler's first poll is added at once (see applySchedulerPlan) at this clock: just past an aligned poll. */
+  const justAfterAlignedPoll = () => Math.floor(Date.now() / intervalMs) * intervalMs + 2;
+
+  beforeAll(async () => {
+    const context = { connection: redis.connection(), prefix: redis.prefix };
+    const targets = Array.from({ length: 50 * 200 }, (_, i) => ({
+      serverName: `sense${Math.floor(i / 200) + 1}`,
+      virtualProxy: `/vp${(i % 200) + 1}`,
+    }));
+    const poll = openQueue(context, QUEUE.poll);
+    const plan = planSchedulers(desiredSchedulers(targets, intervalMs), await listSchedulers(poll));
+    await applySchedulerPlan(poll, plan, justAfterAlignedPoll);
+    await poll.close();
+    // The discovery read's scheduler, as the scheduler keeps it.
+    const discovery = openQueue(context, QUEUE.discovery);
+    await discovery.upsertJobScheduler(
+      DISCOVERY_SCHEDULER_ID,
+      { every: 300_000 },
+      { name: DISCOVERY_JOB_NAME, data: { v: 1, reason: 'scheduled' }, opts: discoveryJobOptions },
+    );
+    await discovery.close();
+    await deliverFinishedResults(context, targets.slice(0, 400));
+    scale = await startBoard(
+      { BOARD_USERNAME: credentials.username, BOARD_PASSWORD: credentials.password },
+      'board-scale',
+      redis.prefix,
+    );
+  });
+
+  afterAll(async () => {
+    await scale?.app.stop();
+  });
+
+  it('opens every queue page and the Schedulers view in under 2 s', async () => {
+    const context = await browser.newContext({
+      httpCredentials: credentials,
+      viewport: { width: 1400, height: 900 },
+    });
+    // An open board: its scripts are in the browser's cache, as they are for an operator going from page to page.
+    const overview = await context.newPage();
+    await overview.goto(`${scale.url}/`);
+    await expect.poll(() => overview.getByText('session-track', { exact: true }).count()).toBeGreaterThan(0);
+    await overview.close();
+
+    const pollJob = /^(repeat:poll\|sense\d+\|%2Fvp\d+:\d+|poll\|sense\d+\|%2Fvp\d+\|first\|\d+)$/;
+    const pollScheduler = /^poll\|sense\d+\|%2Fvp\d+$/;
+    const pages: Array<[string, RegExp]> = [
+      ['/queue/poll', pollJob],
+      ['/queue/poll?status=delayed', /^repeat:poll\|sense\d+\|%2Fvp\d+:\d+$/],
+      ['/queue/poll?status=waiting', /^poll\|sense\d+\|%2Fvp\d+\|first\|\d+$/],
+      ['/queue/sink-influx', /^poll-records \(20\)$/],
+      ['/queue/sink-influx?status=failed', /^influx_rejected: /],
+      ['/queue/sink-mqtt', /^poll-result$/],
+      ['/queue/session-track', /^track-result$/],
+      ['/queue/discovery', /^repeat:discovery:\d+$/],
+      ['/job-schedulers', pollScheduler],
+      ['/job-schedulers?queueName=poll', pollScheduler],
+    ];
+    for (const [route, shown] of pages) {
+      // The machine is shared with other tests: a page gets a second try; a page slow by design is slow twice.
+      let page = await context.newPage();
+      let ms = await timeToShow(page, `${scale.url}${route}`, shown);
+      if (ms >= budgetMs) {
+        await page.close();
+        page = await context.newPage();
+        ms = await timeToShow(page, `${scale.url}${route}`, shown);
+      }
+      expect(ms, `${route} showed its jobs after ${Math.round(ms)} ms`).toBeLessThan(budgetMs);
+      if (route === '/queue/poll') {
+        // The counts come with the jobs: every scheduler's next poll, and every new proxy's first one.
+        for (const status of ['delayed', 'waiting']) {
+          await expect
+            .poll(() => page.locator(`a[href$="/queue/poll?status=${status}"]`).textContent())
+            .toMatch(/10000$/);
+        }
+        await expect.poll(() => page.getByRole('link', { name: 'Schedulers (10000)' }).count()).toBe(1);
+      }
+      if (route === '/job-schedulers') {
+        // The first hundred of the poll queue's schedulers, and the other queues' all the same.
+        const rows = page.locator('tbody tr');
+        await expect.poll(() => rows.filter({ hasText: /poll\|sense\d+\|%2Fvp\d+/ }).count()).toBe(100);
+        await expect.poll(() => rows.filter({ hasText: 'every 5m' }).count()).toBe(1);
+        await page.screenshot({ path: path.join(artifacts, 'board-schedulers.png') });
+      }
+      await page.close();
+    }
+    await context.close();
+  });
+
+  /**
+   * The results of polls of `targets` as pollers deliver them (InfluxDB records grouped, one MQTT and one
+   * tracker job per poll), then taken by stand-in sinks; InfluxDB's refuses one group in five.
+   */
+  async function deliverFinishedResults(
+    context: { connection: ReturnType<typeof redis.connection>; prefix: string },
+    targets: Array<{ serverName: string; virtualProxy: string }>,
+  ) {
+    const delivery = createResultDelivery(context);
+    const dueAt = justAfterAlignedPoll() - 1;
+    const jobsOf = (target: (typeof targets)[number]): SinkJobSpec[] => {
+      const result: PollResult = {
+        v: 1,
+        kind: 'sessions',
+        serverName: target.serverName,
+        serverDescription: `${target.serverName} description`,
+        hostName: `${target.serverName}.lab`,
+        serverTags: {},
+        qpsHost: `${target.serverName}.lab:4243`,
+        virtualProxy: target.virtualProxy,
+        polledAt: dueAt + 5,
+        durationMs: 12,
+        sessions: [
+          { UserDirectory: 'LAB', UserId: 'anna', SessionId: `${target.virtualProxy}-1`, Attributes: [] },
+        ],
+      };
+      const id = resultJobId(target, dueAt);
+      const { sessions: _sessions, kind: _kind, ...fields } = result;
+      return [
+        { queue: QUEUE.influx, id, data: result },
+        { queue: QUEUE.mqtt, id, data: result },
+        {
+          queue: QUEUE.track,
+          id,
+          data: {
+            ...fields,
+            kind: 'track_result',
+            intervalStart: intervalStartOf(dueAt, intervalMs),
+            intervalMs,
+            sessions: [{ userDirectory: 'LAB', userId: 'anna', sessionId: `${target.virtualProxy}-1` }],
+          },
+        },
+      ];
+    };
+    // Polls finishing together, twenty at a time.
+    for (let i = 0; i < targets.length; i += 20) {
+      await Promise.all(targets.slice(i, i + 20).map((target) => delivery.deliver(jobsOf(target))));
+    }
+    await delivery.close();
+    const sinks: QueueName[] = [QUEUE.influx, QUEUE.mqtt, QUEUE.track];
+    let taken = 0;
+    const workers = sinks.map((queue) =>
+      startWorker({
+        queue,
+        context,
+        concurrency: 50,
+        processor: async () => {
+          if (queue === QUEUE.influx && ++taken % 5 === 0) {
+            throw new PermanentJobError('influx_rejected', 'partial write: field type conflict');
+          }
+        },
+        onError: () => {},
+      }),
+    );
+    for (const name of sinks) {
+      const queue = openQueue(context, name);
+      await waitUntil(async () => {
+        const counts = await queue.getJobCounts('waiting', 'active', 'prioritized', 'delayed');
+        return Object.values(counts).every((n) => n === 0);
+      }, `every ${name} job taken`);
+      await queue.close();
+    }
+    await Promise.all(workers.map((worker) => worker.close()));
+  }
 });
