@@ -33,8 +33,52 @@ function configuredTargets(settings: Settings): GaugeTarget[] {
   return listPollTargets(settings).flatMap((target) => {
     const server = servers.get(target.serverName);
     if (!server) return [];
-    return [{ ...server, qpsHost: server.userSessions.host, virtualProxy: target.virtualProxy }];
+    return [
+      {
+        hostName: server.hostName,
+        serverName: server.serverName,
+        serverDescription: server.serverDescription,
+        serverTags: server.serverTags,
+        qpsHost: server.userSessions.host,
+        virtualProxy: target.virtualProxy,
+      },
+    ];
   });
+}
+
+/** One series of the gauge: the scheduler id its count is recorded under, and its labels. */
+interface GaugeSeries {
+  id: string;
+  labels: Record<string, string>;
+}
+
+/**
+ * The series of the gauge, configured targets first, each (server, virtual proxy) once. At 10,000 series
+ * building them costs about as much as prom-client's serializing them, so the caller keeps them until the
+ * config or the discovered targets change.
+ */
+function gaugeSeries(
+  configured: readonly GaugeTarget[],
+  discovered: readonly GaugeTarget[],
+  tagNames: readonly string[],
+): GaugeSeries[] {
+  const tagLabels = tagNames.map((tag) => [tag, labelName(tag)] as const);
+  const byId = new Map<string, GaugeSeries>();
+  for (const target of [...configured, ...discovered]) {
+    const id = schedulerIdFor(target);
+    if (byId.has(id)) continue;
+    // Label order is the order of the exported text (Butler SOS's): keep it.
+    const labels: Record<string, string> = {
+      host: target.hostName,
+      server_name: target.serverName,
+      server_description: target.serverDescription,
+      user_session_virtual_proxy: target.virtualProxy,
+      user_session_host: target.qpsHost,
+    };
+    for (const [tag, label] of tagLabels) labels[label] = target.serverTags[tag] ?? '';
+    byId.set(id, { id, labels });
+  }
+  return [...byId.values()];
 }
 
 /**
@@ -51,11 +95,25 @@ export function registerSessionGauge(
   logger: Pick<Logger, 'debug'>,
 ) {
   let tagNames: string[] = [];
+  // The series of the last scrape and what they were made from: the settings object (replaced, never
+  // changed in place, on a config change), the discovered targets as stored and the custom tag names.
+  let cache:
+    | { settings: Settings; discoveredJson: string | null; tagNames: string[]; series: GaugeSeries[] }
+    | undefined;
 
-  const discoveredTargets = async (): Promise<DiscoveredPollTarget[]> => {
-    const { targets, problem } = readDiscoveredPollTargets(await discovery.loadTargets());
+  const seriesFor = (current: Settings, discoveredJson: string | null): GaugeSeries[] => {
+    if (
+      cache?.settings === current &&
+      cache.discoveredJson === discoveredJson &&
+      cache.tagNames === tagNames
+    ) {
+      return cache.series;
+    }
+    const { targets: discovered, problem } = readDiscoveredPollTargets(discoveredJson);
     if (problem) logger.debug({ problem }, 'discovered targets in Redis not understood');
-    return targets;
+    const series = gaugeSeries(configuredTargets(current), discovered, tagNames);
+    cache = { settings: current, discoveredJson, tagNames, series };
+    return series;
   };
 
   const create = () => {
@@ -76,28 +134,15 @@ export function registerSessionGauge(
       async collect() {
         this.reset();
         // Without Redis the gauge is left empty for this scrape; Redis going away is logged elsewhere.
-        const read = await Promise.all([counts.all(), discoveredTargets()]).catch((error: unknown) => {
+        const read = await Promise.all([counts.all(), discovery.loadTargets()]).catch((error: unknown) => {
           logger.debug({ err: error }, 'session counts not read for the session gauge');
           return undefined;
         });
         if (!read) return;
-        const [latest, discovered] = read;
-        const configured = configuredTargets(settings());
-        const seen = new Set<string>();
-        for (const target of [...configured, ...discovered]) {
-          const id = schedulerIdFor(target);
+        const [latest, discoveredJson] = read;
+        for (const { id, labels } of seriesFor(settings(), discoveredJson)) {
           const count = latest.get(id);
-          if (count === undefined || seen.has(id)) continue;
-          seen.add(id);
-          const labels: Record<string, string> = {
-            host: target.hostName,
-            server_name: target.serverName,
-            server_description: target.serverDescription,
-            user_session_virtual_proxy: target.virtualProxy,
-            user_session_host: target.qpsHost,
-          };
-          for (const tag of tagNames) labels[labelName(tag)] = target.serverTags[tag] ?? '';
-          this.set(labels, count);
+          if (count !== undefined) this.set(labels, count);
         }
       },
     });

@@ -1,0 +1,180 @@
+import path from 'node:path';
+import { type Settings, validateConfig } from '@qsm/config';
+import type { CertificateSet } from '@qsm/dev-certs';
+import type { DiscoveredPollTarget } from '@qsm/model';
+import { schedulerIdFor } from '@qsm/queues';
+import { createDiscoveryStore, createSessionCounts, type SessionCounts } from '@qsm/redis';
+import {
+  butlerConfig,
+  captureLogs,
+  services,
+  type TestServer,
+  testCertificates,
+  useTestRedis,
+} from '@qsm/testkit';
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { registerSessionGauge } from '../src/session-gauge.js';
+
+/*
+ * The session gauge against a real Redis (a prefix of its own): what each scrape shows after the config,
+ * the discovered targets or the recorded counts changed, since the gauge keeps its series between scrapes.
+ */
+
+const testRedis = useTestRedis('session_gauge');
+let certs: CertificateSet;
+let registry: Registry;
+let settings: Settings;
+let prefix: string;
+let scrapes = 0;
+
+beforeAll(async () => {
+  certs = await testCertificates('session-gauge');
+});
+
+beforeEach(() => {
+  // Each test a prefix of its own under the file's, so that counts and discovered targets start empty.
+  prefix = `${testRedis.prefix}:${++scrapes}`;
+  registry = new Registry();
+  registry.setDefaultLabels({ role: 'poller' });
+});
+
+function settingsOf(servers: TestServer[], serverTagsDefinition: string[] = ['site']): Settings {
+  const config = butlerConfig({ certs, servers, serverTagsDefinition, influx: false, mqtt: false });
+  return validateConfig(config, path.join(certs.dir, 'config.yaml')).settings;
+}
+
+const sense1 = (virtualProxies: string[], serverTags: Record<string, string> = { site: 'Lund' }) => ({
+  serverName: 'sense1',
+  qpsHost: 'qps1:4243',
+  virtualProxies,
+  serverTags,
+});
+
+function discovered(serverName: string, virtualProxy: string): DiscoveredPollTarget {
+  return {
+    serverName,
+    serverDescription: `${serverName} from the repository`,
+    hostName: `${serverName}.lab`,
+    serverTags: { site: 'Malmo' },
+    qpsHost: `${serverName}.lab:4243`,
+    virtualProxy,
+    node: serverName,
+    sessionInactivityTimeoutMinutes: 30,
+  };
+}
+
+function start(counts?: SessionCounts) {
+  const connection = testRedis.connection();
+  const store = createSessionCounts(connection, prefix);
+  const gauge = registerSessionGauge(
+    registry,
+    () => settings,
+    counts ?? store,
+    createDiscoveryStore(connection, prefix),
+    captureLogs('poller').logger,
+  );
+  return {
+    gauge,
+    record: (serverName: string, virtualProxy: string, count: number) =>
+      store.record(schedulerIdFor({ serverName, virtualProxy }), count),
+    discover: (targets: DiscoveredPollTarget[]) =>
+      createDiscoveryStore(connection, prefix).saveTargets(JSON.stringify(targets)),
+  };
+}
+
+/** The gauge's lines of the exported text, sorted (the order of series is not part of the format). */
+async function gaugeLines(): Promise<string[]> {
+  return (await registry.metrics())
+    .split('\n')
+    .filter((line) => line.startsWith('butlersos_user_session_total{'))
+    .sort();
+}
+
+const line1 = (vp: string, count: number, site = 'Lund') =>
+  `butlersos_user_session_total{host="qps1",server_name="sense1",server_description="sense1 description",user_session_virtual_proxy="${vp}",user_session_host="qps1:4243",site="${site}",role="poller"} ${count}`;
+
+describe('the session gauge', () => {
+  it('exports the recorded count of each configured and discovered target with Butler SOS labels', async () => {
+    settings = settingsOf([sense1(['/', '/hdr', '/uncounted'])]);
+    const { record, discover } = start();
+    await record('sense1', '/', 3);
+    await record('sense1', '/hdr', 5);
+    await record('rim2', '/', 7);
+    await record('not-a-target', '/', 9);
+    // A discovered proxy that is also configured is exported once, with the labels of the config.
+    await discover([discovered('rim2', '/'), discovered('sense1', '/hdr')]);
+    expect(await gaugeLines()).toEqual([
+      line1('/', 3),
+      line1('/hdr', 5),
+      'butlersos_user_session_total{host="rim2.lab",server_name="rim2",server_description="rim2 from the repository",user_session_virtual_proxy="/",user_session_host="rim2.lab:4243",site="Malmo",role="poller"} 7',
+    ]);
+  });
+
+  it('shows a changed, a new and a removed count in the next scrape', async () => {
+    settings = settingsOf([sense1(['/', '/hdr', '/new'])]);
+    const { record } = start();
+    const connection = testRedis.connection();
+    await record('sense1', '/', 3);
+    await record('sense1', '/hdr', 5);
+    expect(await gaugeLines()).toEqual([line1('/', 3), line1('/hdr', 5)]);
+    await record('sense1', '/', 4);
+    await record('sense1', '/new', 1);
+    await connection.hdel(
+      `${prefix}:qsm:session-counts`,
+      schedulerIdFor({ serverName: 'sense1', virtualProxy: '/hdr' }),
+    );
+    expect(await gaugeLines()).toEqual([line1('/', 4), line1('/new', 1)]);
+    expect(await gaugeLines()).toEqual([line1('/', 4), line1('/new', 1)]);
+  });
+
+  it('follows a config change: a new target, a target gone, a changed tag value and a new tag', async () => {
+    settings = settingsOf([sense1(['/', '/hdr'])]);
+    const { gauge, record } = start();
+    await record('sense1', '/', 3);
+    await record('sense1', '/hdr', 5);
+    await record('sense1', '/added', 2);
+    expect(await gaugeLines()).toEqual([line1('/', 3), line1('/hdr', 5)]);
+
+    settings = settingsOf([sense1(['/', '/added'], { site: 'Lund2' })]);
+    gauge.refresh();
+    expect(await gaugeLines()).toEqual([line1('/', 3, 'Lund2'), line1('/added', 2, 'Lund2')]);
+
+    settings = settingsOf([sense1(['/'], { site: 'Lund2', 'data center': 'dc1' })], ['site', 'data center']);
+    gauge.refresh();
+    expect(await gaugeLines()).toEqual([
+      'butlersos_user_session_total{host="qps1",server_name="sense1",server_description="sense1 description",user_session_virtual_proxy="/",user_session_host="qps1:4243",site="Lund2",data_center="dc1",role="poller"} 3',
+    ]);
+  });
+
+  it('follows the discovered targets: one appearing shows, one gone leaves', async () => {
+    settings = settingsOf([sense1(['/'])]);
+    const { record, discover } = start();
+    await record('sense1', '/', 3);
+    await record('rim2', '/', 7);
+    expect(await gaugeLines()).toEqual([line1('/', 3)]);
+    await discover([discovered('rim2', '/')]);
+    expect(await gaugeLines()).toHaveLength(2);
+    expect((await gaugeLines()).filter((l) => l.includes('server_name="rim2"'))).toHaveLength(1);
+    await discover([]);
+    expect(await gaugeLines()).toEqual([line1('/', 3)]);
+  });
+
+  it('is empty while the counts cannot be read, and whole again once they can', async () => {
+    settings = settingsOf([sense1(['/', '/hdr'])]);
+    const own = new Redis(services.redisUrl, { enableOfflineQueue: false, lazyConnect: true });
+    await own.connect();
+    const { record } = start(createSessionCounts(own, prefix));
+    await record('sense1', '/', 3);
+    await record('sense1', '/hdr', 5);
+    expect(await gaugeLines()).toEqual([line1('/', 3), line1('/hdr', 5)]);
+    const ended = new Promise((resolve) => own.once('end', resolve));
+    own.disconnect();
+    await ended;
+    expect(await gaugeLines()).toEqual([]);
+    await own.connect();
+    expect(await gaugeLines()).toEqual([line1('/', 3), line1('/hdr', 5)]);
+    own.disconnect();
+  });
+});
