@@ -101,23 +101,29 @@ export function registerSessionGauge(
     | { settings: Settings; discoveredJson: string | null; tagNames: string[]; series: GaugeSeries[] }
     | undefined;
 
-  const seriesFor = (current: Settings, discoveredJson: string | null): GaugeSeries[] => {
+  /** The series for these settings and discovered targets, and whether they differ from the last call's. */
+  const seriesFor = (
+    current: Settings,
+    discoveredJson: string | null,
+  ): { series: GaugeSeries[]; changed: boolean } => {
     if (
       cache?.settings === current &&
       cache.discoveredJson === discoveredJson &&
       cache.tagNames === tagNames
     ) {
-      return cache.series;
+      return { series: cache.series, changed: false };
     }
     const { targets: discovered, problem } = readDiscoveredPollTargets(discoveredJson);
     if (problem) logger.debug({ problem }, 'discovered targets in Redis not understood');
     const series = gaugeSeries(configuredTargets(current), discovered, tagNames);
     cache = { settings: current, discoveredJson, tagNames, series };
-    return series;
+    return { series, changed: true };
   };
 
   const create = () => {
     tagNames = customTagNames(settings());
+    // The value of each series as the gauge holds it now (by scheduler id), kept between scrapes.
+    const shown = new Map<string, number>();
     if (registry.getSingleMetric(NAME)) registry.removeSingleMetric(NAME);
     new Gauge({
       name: NAME,
@@ -132,17 +138,34 @@ export function registerSessionGauge(
       ],
       registers: [registry],
       async collect() {
-        this.reset();
         // Without Redis the gauge is left empty for this scrape; Redis going away is logged elsewhere.
         const read = await Promise.all([counts.all(), discovery.loadTargets()]).catch((error: unknown) => {
           logger.debug({ err: error }, 'session counts not read for the session gauge');
           return undefined;
         });
-        if (!read) return;
+        if (!read) {
+          this.reset();
+          shown.clear();
+          return;
+        }
         const [latest, discoveredJson] = read;
-        for (const { id, labels } of seriesFor(settings(), discoveredJson)) {
+        const { series, changed } = seriesFor(settings(), discoveredJson);
+        if (changed) {
+          this.reset();
+          shown.clear();
+        }
+        // Setting a value costs prom-client a label check and a hash: only counts that changed are set.
+        for (const { id, labels } of series) {
           const count = latest.get(id);
-          if (count !== undefined) this.set(labels, count);
+          const before = shown.get(id);
+          if (count === before) continue;
+          if (count === undefined) {
+            this.remove(labels);
+            shown.delete(id);
+          } else {
+            this.set(labels, count);
+            shown.set(id, count);
+          }
         }
       },
     });
