@@ -18,5 +18,6 @@ export {
   sessionProblem,
 } from './session.js';
 export * from './sink-jobs.js';
+export { stableHash } from './stable-hash.js';
 export { parseStoredJson, type StoredJson } from './stored-json.js';
 export * from './tracking.js';

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { PAYLOAD_VERSION, type PollJobFields } from '@qsm/model';
+import { PAYLOAD_VERSION, type PollJobFields, stableHash } from '@qsm/model';
 import type { ScheduledPollData } from './poll-jobs.js';
 import { type PollTargetRef, schedulerIdFor, targetOfSchedulerId } from './target-ids.js';
 
@@ -131,13 +131,6 @@ export function planSchedulers(desired: DesiredScheduler[], existing: ExistingSc
   }
   plan.remove = [...found.keys()];
   return plan;
-}
-
-/** FNV-1a: the same target gets the same offset from every scheduler replica and restart. */
-function stableHash(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return hash;
 }
 
 /** Schedulers whose settings changed, in place or moved to a new phase: one figure in the logs. */
