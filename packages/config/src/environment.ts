@@ -2,6 +2,8 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { bool, int } from './env-fields.js';
+import { parseQueueShard } from './queue-shard.js';
+import type { QueueShard } from './settings.js';
 import { check } from './validate.js';
 
 /*
@@ -64,6 +66,19 @@ export const commonEnvSchema = z
       .string()
       .regex(/^[A-Za-z0-9_.{}-]+$/, 'may only contain letters, digits, "_", ".", "-", "{" and "}"')
       .default('qsm'),
+    /**
+     * `k/N`: this deployment monitors only the servers whose name hashes to shard k of N, so that N
+     * deployments (each with its own QUEUE_PREFIX, hence its own Redis slot) share the estate.
+     */
+    QUEUE_SHARD: z
+      .string()
+      .transform((value, ctx): QueueShard => {
+        const parsed = parseQueueShard(value);
+        if (parsed.ok) return parsed.shard;
+        ctx.addIssue({ code: 'custom', message: parsed.problem });
+        return z.NEVER;
+      })
+      .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
     HTTP_HOST: z.string().min(1).default('0.0.0.0'),

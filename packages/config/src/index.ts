@@ -19,6 +19,13 @@ export {
   validateConfig,
 } from './load-config.js';
 export { probeHosts } from './probe-hosts.js';
+export {
+  formatQueueShard,
+  inQueueShard,
+  parseQueueShard,
+  queueShardOf,
+  settingsForQueueShard,
+} from './queue-shard.js';
 export * from './settings.js';
 export { summarizeSettings } from './summary.js';
 export { checkVirtualProxyPrefix } from './virtual-proxy.js';

@@ -116,6 +116,18 @@ export interface Settings {
   mqttConfig: MqttSettings;
   prometheus: PrometheusSettings;
   errorTracking: ErrorTrackingSettings;
+  /**
+   * Set when this process runs one queue shard (`QUEUE_SHARD`): `serversToMonitor.servers` then holds
+   * only the shard's servers, and `allServers` every server of the file (discovery places repository
+   * nodes against the whole file, so that another shard's server is not taken for an unknown node).
+   */
+  queueShard?: { shard: QueueShard; allServers: ServerSettings[] };
+}
+
+/** Shard `index` of `count` (`QUEUE_SHARD=index/count`, 1 <= index <= count). */
+export interface QueueShard {
+  index: number;
+  count: number;
 }
 
 /** One (server, virtual proxy) pair that is polled. */

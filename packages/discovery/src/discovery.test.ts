@@ -1,10 +1,12 @@
 import {
   type DiscoverySettings,
   discoveryEnvSchema,
+  inQueueShard,
   readDiscoverySettings,
   readEnvironment,
   type ServerSettings,
   type Settings,
+  settingsForQueueShard,
   validateConfig,
 } from '@qsm/config';
 import type { RepositoryProxyNode, RepositoryTopology } from '@qsm/model';
@@ -462,5 +464,43 @@ describe('virtualProxies proposals', () => {
         'note: virtual proxy /old (Retired) is linked to no proxy node',
       ].join('\n'),
     );
+  });
+});
+
+describe('discovered poll targets of a queue shard', () => {
+  const rim3: RepositoryProxyNode = {
+    name: 'rim3',
+    hostName: 'sense3.corp.example',
+    restListenPort: 4243,
+    virtualProxies: [{ id: 'vp-default', prefix: '', description: 'Default' }],
+  };
+  const wide: RepositoryTopology = { nodes: [central, rim, rim3], unlinked: [] };
+  // sense1 (the Central node) is in shard 1 of 2, sense2 (the rim1 node) in shard 2.
+  const file = configWith([
+    { serverName: 'sense1', qpsHost: 'sense1.corp.example:4243', virtualProxies: ['/'] },
+    { serverName: 'sense2', qpsHost: 'sense2.corp.example:4243', virtualProxies: ['/'] },
+  ]);
+  const key = (t: { serverName: string; virtualProxy: string }) => `${t.serverName} ${t.virtualProxy}`;
+
+  it('split the whole set: every target in exactly one shard, by the name it is polled under', () => {
+    const whole = resolveDiscoveredTargets(file, wide, discoveryOf(file)).targets.map(key);
+    const shards = [1, 2].map((index) => {
+      const settings = settingsForQueueShard(file, { index, count: 2 });
+      const { targets } = resolveDiscoveredTargets(settings, wide, discoveryOf(settings));
+      for (const t of targets) expect(inQueueShard({ index, count: 2 }, t.serverName)).toBe(true);
+      return targets.map(key);
+    });
+    expect([...shards[0]!, ...shards[1]!].sort()).toEqual([...whole].sort());
+    expect(shards[0]!.filter((k) => shards[1]!.includes(k))).toEqual([]);
+  });
+
+  it('recognise a server of another shard, and leave it to that shard rather than poll it by its QMC name', () => {
+    const first = settingsForQueueShard(file, { index: 1, count: 2 });
+    expect(first.serversToMonitor.servers.map((s) => s.serverName)).toEqual(['sense1']);
+    const { targets } = resolveDiscoveredTargets(first, wide, discoveryOf(first));
+    const names = targets.map((t) => t.serverName);
+    expect(names).not.toContain('rim1');
+    expect(names).not.toContain('sense2');
+    expect(targets.filter((t) => t.serverName === 'sense1').map((t) => t.virtualProxy)).toEqual(['/finance']);
   });
 });

@@ -60,7 +60,9 @@ export function placeNode(
 ): PlacedNode | DiscoveryNote {
   const hosts = nodeQpsHosts(node, discovery);
   const candidates = [hosts.registered.toLowerCase(), hosts.polled.toLowerCase()];
-  const servers = settings.serversToMonitor.servers;
+  // A node that is a server of another queue shard must be recognised as that server, not polled here
+  // under its QMC name: match against the whole file.
+  const servers = settings.queueShard?.allServers ?? settings.serversToMonitor.servers;
   const index = servers.findIndex(
     (s) => s.userSessions.host !== '' && candidates.includes(s.userSessions.host.toLowerCase()),
   );

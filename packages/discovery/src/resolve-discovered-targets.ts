@@ -1,4 +1,4 @@
-import { checkVirtualProxyPrefix, type DiscoverySettings, type Settings } from '@qsm/config';
+import { checkVirtualProxyPrefix, type DiscoverySettings, inQueueShard, type Settings } from '@qsm/config';
 import type { DiscoveredPollTarget, RepositoryTopology, RepositoryVirtualProxy } from '@qsm/model';
 import type { DiscoveryNote } from './notes.js';
 import { compareText, isExcludedNode, isNote, placeNode, sortNodes } from './place-node.js';
@@ -14,7 +14,8 @@ export interface ResolvedDiscovery {
 /**
  * Every (proxy node, linked virtual proxy) of the repository that the config does not already poll, as a
  * target carrying its identity and tags. A node that is a configured server is polled under that server's
- * identity; any other under its QMC name. Pure: the same settings and topology give the same answer.
+ * identity; any other under its QMC name. With a queue shard, only the nodes whose name (configured or QMC)
+ * falls in this shard. Pure: the same settings and topology give the same answer.
  */
 export function resolveDiscoveredTargets(
   settings: Settings,
@@ -49,6 +50,8 @@ export function resolveDiscoveredTargets(
       notes.push(placed);
       continue;
     }
+    // Another queue shard polls it (under the same name, so the same shard rule: never both).
+    if (!inQueueShard(settings.queueShard?.shard, placed.identity.serverName)) continue;
     const server = placed.server?.settings;
     if (server && !server.userSessions.enable) {
       notes.push({

@@ -1,4 +1,12 @@
-import { ConfigError, formatProblem, type LoadedConfig, type LoadOptions, loadConfigFile } from '@qsm/config';
+import {
+  ConfigError,
+  formatProblem,
+  type LoadedConfig,
+  type LoadOptions,
+  loadConfigFile,
+  type QueueShard,
+  settingsForQueueShard,
+} from '@qsm/config';
 import type { Logger } from '@qsm/logging';
 import { logConfigWarnings } from './config-problems.js';
 import type { RunningRole } from './role.js';
@@ -7,6 +15,8 @@ import { watchConfigFile } from './watch-file.js';
 export interface ConfigReloaderSettings {
   file: string;
   checkCertificates: boolean;
+  /** QUEUE_SHARD: the roles get only this shard's servers, as at start. */
+  queueShard?: QueueShard;
   logger: Logger;
   /** Read at each reload: the roles running then get the new settings. */
   roles: () => readonly RunningRole[];
@@ -50,9 +60,10 @@ export function createConfigReloader(settings: ConfigReloaderSettings): ConfigRe
     }
     logConfigWarnings(logger, loaded.warnings);
     logger.info({ reason }, 'config reloaded');
+    const shardSettings = settingsForQueueShard(loaded.settings, settings.queueShard);
     for (const role of settings.roles()) {
       try {
-        await role.applySettings(loaded.settings);
+        await role.applySettings(shardSettings);
       } catch (error) {
         logger.error({ err: error, reason, role: role.name }, 'config reload failed in a role');
       }

@@ -1,3 +1,4 @@
+import { formatQueueShard } from '@qsm/config';
 import { createLogger } from '@qsm/logging';
 import type { QueueContext } from '@qsm/queues';
 import type { z } from 'zod';
@@ -36,7 +37,12 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
   applyNiceOrWarn(nice, logger);
 
   const checkCertificates = definition.config === 'required' && definition.checkCertificates;
-  const config = loadStartConfig({ config: definition.config, checkCertificates, logger });
+  const config = loadStartConfig({
+    config: definition.config,
+    checkCertificates,
+    queueShard: env.QUEUE_SHARD,
+    logger,
+  });
   if (config.kind === 'invalid') return exitNow(1);
 
   const redis = connectAppRedis({
@@ -79,7 +85,13 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
   const reloader =
     file === undefined
       ? undefined
-      : createConfigReloader({ file, checkCertificates, logger, roles: () => roles });
+      : createConfigReloader({
+          file,
+          checkCertificates,
+          queueShard: env.QUEUE_SHARD,
+          logger,
+          roles: () => roles,
+        });
   let stopWatchingConfig = () => {};
   // Signals are handled from here on: a stop that comes while the roles are still starting (Redis away,
   // so the first commands wait) is a clean stop, not a kill.
@@ -127,6 +139,7 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
       httpPort: ops.port,
       config: file,
       queuePrefix: env.QUEUE_PREFIX,
+      queueShard: formatQueueShard(env.QUEUE_SHARD),
       roles: roles.map((r) => r.name),
       heapGrowingPercent: heapGrowingPercent || "V8's own",
     },

@@ -1,4 +1,12 @@
-import { ConfigError, configFilePath, formatProblem, loadConfigFile, type Settings } from '@qsm/config';
+import {
+  ConfigError,
+  configFilePath,
+  formatProblem,
+  loadConfigFile,
+  type QueueShard,
+  type Settings,
+  settingsForQueueShard,
+} from '@qsm/config';
 import type { Logger } from '@qsm/logging';
 import { logConfigWarnings } from './config-problems.js';
 
@@ -12,6 +20,8 @@ export type StartConfig =
 export interface StartConfigSettings {
   config: 'required' | 'none';
   checkCertificates: boolean;
+  /** QUEUE_SHARD: the roles see only this shard's servers. */
+  queueShard?: QueueShard;
   logger: Logger;
   argv?: readonly string[];
   env?: NodeJS.ProcessEnv;
@@ -25,7 +35,7 @@ export function loadStartConfig(settings: StartConfigSettings): StartConfig {
     const file = configFilePath(settings.argv ?? process.argv.slice(2), settings.env ?? process.env);
     const loaded = loadConfigFile(file, { checkCertificates: settings.checkCertificates });
     logConfigWarnings(logger, loaded.warnings);
-    return { kind: 'loaded', file, settings: loaded.settings };
+    return { kind: 'loaded', file, settings: settingsForQueueShard(loaded.settings, settings.queueShard) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) {
