@@ -20,3 +20,4 @@ export const trackOutboxKey = (prefix: string, outboxId: string) => `${prefix}:q
 export const trackRetiredKey = (prefix: string, targetId: string) =>
   `${prefix}:qsm:track:retired:${targetId}`;
 export const siteLatestKey = (prefix: string) => `${prefix}:qsm:site:latest`;
+export const queueShardKey = (prefix: string) => `${prefix}:qsm:shard`;

@@ -1,7 +1,14 @@
 import { cleanupRedisPrefix, services, uniqueName } from '@qsm/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPollLock, createPublishedSnapshots, createSessionCounts } from '../src/index.js';
+import {
+  claimQueueShard,
+  createPollLock,
+  createPublishedSnapshots,
+  createSessionCounts,
+  QueueShardConflict,
+  queueShardKey,
+} from '../src/index.js';
 
 const prefix = uniqueName('redis-state');
 let connection: Redis;
@@ -54,5 +61,20 @@ describe('session counts', () => {
     await lock.release('poll|c|%2F', 'me', 42);
     expect((await counts.all()).get('poll|c|%2F')).toBe(42);
     expect(await lock.acquire('poll|c|%2F', 'next', 5000)).toBe(true);
+  });
+});
+
+describe('the queue shard of a prefix', () => {
+  it('is recorded by the first scheduler; another shard is then refused, the same one let in', async () => {
+    await claimQueueShard(connection, prefix, '1/2');
+    expect(await connection.get(queueShardKey(prefix))).toBe('1/2');
+    await claimQueueShard(connection, prefix, '1/2');
+    await expect(claimQueueShard(connection, prefix, '2/2')).rejects.toThrow(QueueShardConflict);
+    await expect(claimQueueShard(connection, prefix, 'all')).rejects.toThrow(/belongs to shard 1\/2/);
+    expect(await connection.get(queueShardKey(prefix))).toBe('1/2');
+    // Re-sharding on purpose: the key is deleted, and the next scheduler records its own shard.
+    await connection.del(queueShardKey(prefix));
+    await claimQueueShard(connection, prefix, '2/2');
+    expect(await connection.get(queueShardKey(prefix))).toBe('2/2');
   });
 });

@@ -27,6 +27,11 @@ export interface ReconcileDeps {
    * it), before they are: with SESSION_TRACKING, the tracker ends their open sessions (not_monitored).
    */
   retire?: (schedulerIds: string[]) => Promise<void>;
+  /**
+   * Throws when this scheduler must not touch the queue's schedulers (another queue shard's prefix):
+   * checked at each reconcile, since Redis may have lost the record since start.
+   */
+  guard?: () => Promise<void>;
 }
 
 /**
@@ -40,6 +45,7 @@ export async function reconcileSchedulers(
   reason: string,
 ): Promise<SchedulerPlan> {
   const { pollQueue, logger } = deps;
+  await deps.guard?.();
   const desired = desiredSchedulers(
     await deps.targets(settings),
     settings.userSessions.pollingInterval,

@@ -1,4 +1,4 @@
-import type { SchedulerEnv, Settings, TrackingEnv } from '@qsm/config';
+import { formatQueueShard, type SchedulerEnv, type Settings, type TrackingEnv } from '@qsm/config';
 import type { RoleContext, RunningRole } from '@qsm/host';
 import {
   type DiscoveredPollTarget,
@@ -14,7 +14,7 @@ import {
   type SchedulerPlan,
   targetOfSchedulerId,
 } from '@qsm/queues';
-import { createDiscoveryStore, onRedisStateChange } from '@qsm/redis';
+import { claimQueueShard, createDiscoveryStore, onRedisStateChange, QueueShardConflict } from '@qsm/redis';
 import { discoveryMetrics } from './discovery-metrics.js';
 import {
   type DiscoveryRunner,
@@ -61,6 +61,15 @@ export async function startScheduler(
   discoverySetup?: DiscoverySetup,
 ): Promise<SchedulerRole> {
   const { logger } = context;
+  const shard = formatQueueShard(context.settings.queueShard?.shard);
+  const claimShard = () => claimQueueShard(context.queues.connection, context.queues.prefix, shard);
+  try {
+    await claimShard();
+  } catch (error) {
+    // Another shard's prefix: refuse to start. Redis away: every reconcile checks again before it acts.
+    if (error instanceof QueueShardConflict) throw error;
+    logger.debug({ err: error }, 'queue shard not recorded yet; Redis is away');
+  }
   const pollQueue = openQueue(context.queues, QUEUE.poll);
   const trackQueue = env.SESSION_TRACKING ? openQueue(context.queues, QUEUE.track) : undefined;
   const store = createDiscoveryStore(context.queues.connection, context.queues.prefix);
@@ -83,6 +92,7 @@ export async function startScheduler(
           logger,
           spreadMs: env.SCHEDULE_SPREAD_MS,
           targets,
+          guard: claimShard,
           ...(trackQueue ? { retire: (ids: string[]) => retireTargets(trackQueue, ids) } : {}),
         },
         settings,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { type Settings, validateConfig } from '@qsm/config';
 import { listSchedulers, openQueue, QUEUE, type Queue, type SchedulerPlan } from '@qsm/queues';
+import { claimQueueShard, QueueShardConflict } from '@qsm/redis';
 import {
   butlerConfig,
   type CapturedLogs,
@@ -212,5 +213,27 @@ describe('one reconcile against Redis', () => {
     expect(logs.messages('info')).toEqual([
       'schedulers reconciled (config changed): 0 added, 2 changed (sense1/, sense1/hdr), 0 removed, 0 unchanged',
     ]);
+  });
+
+  it("leaves another queue shard's schedulers alone: the shard check comes before any change", async () => {
+    const shardPrefix = `${prefix}:shared`;
+    const pollQueue = openQueue({ connection: redis, prefix: shardPrefix }, QUEUE.poll);
+    const first = { pollQueue, logger: logs.logger, spreadMs: 0, targets: configuredTargets };
+    await claimQueueShard(redis, shardPrefix, '1/2');
+    await reconcileSchedulers(
+      { ...first, guard: () => claimQueueShard(redis, shardPrefix, '1/2') },
+      settings,
+      'start',
+    );
+    const nothing = { ...settings, serversToMonitor: { ...settings.serversToMonitor, servers: [] } };
+    await expect(
+      reconcileSchedulers(
+        { ...first, guard: () => claimQueueShard(redis, shardPrefix, '2/2') },
+        nothing,
+        'start',
+      ),
+    ).rejects.toThrow(QueueShardConflict);
+    expect(await listSchedulers(pollQueue)).toHaveLength(2);
+    await pollQueue.close();
   });
 });
