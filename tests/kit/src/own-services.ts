@@ -231,6 +231,8 @@ export interface OwnRedisCluster {
   urls: string[];
   /** The URL of a node that does not hold `key`'s slot: a seed that only works if the client follows the cluster. */
   urlAwayFrom(key: string): string;
+  /** The URL of the primary that holds `key`'s slot (`{tag}` for a hash-tag prefix's keys). */
+  primaryUrlOf(key: string): string;
   /** Kills (SIGKILL) the primary holding `key`'s slot and waits until its replica has taken over. */
   failPrimaryOf(key: string): Promise<void>;
   stop(): Promise<void>;
@@ -351,6 +353,7 @@ export async function startOwnRedisCluster(
   const urlOf = (port: number) => `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`;
   return {
     urls: ports.map(urlOf),
+    primaryUrlOf: (key) => urlOf(primaryOf(key)),
     urlAwayFrom(key) {
       const owner = primaryOf(key);
       return urlOf(ports.find((p) => p !== owner)!);
