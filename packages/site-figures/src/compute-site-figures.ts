@@ -77,7 +77,17 @@ function personKey(user: UserSessionCount): string {
 }
 
 type UserAtLimit = SiteFiguresRecord['usersAtLimit'][number];
+type Place = UserAtLimit['proxies'][number];
 type ServerFigures = SiteFiguresRecord['servers'][number];
+
+/** One person over the site while counting: their places indexed by (server, virtual proxy). */
+interface Person {
+  key: string;
+  userDirectory: string;
+  userId: string;
+  sessions: number;
+  places: Map<string, Place>;
+}
 
 function figures(
   input: SiteFiguresInput,
@@ -86,11 +96,12 @@ function figures(
   failed: number,
   excluded: (user: UserSessionCount) => boolean,
 ): SiteFiguresRecord {
-  const people = new Map<string, UserAtLimit>();
+  const people = new Map<string, Person>();
   const servers = new Map<string, { figures: ServerFigures; people: Set<string> }>();
   let sessionCount = 0;
 
   for (const { identity, users } of contributing) {
+    const placeKey = `${identity.serverName}\u0000${identity.virtualProxy}`;
     let server = servers.get(identity.serverName);
     if (!server) {
       server = {
@@ -114,17 +125,21 @@ function figures(
       server.people.add(key);
       let person = people.get(key);
       if (!person) {
-        person = { userDirectory: user.userDirectory, userId: user.userId, sessions: 0, proxies: [] };
+        person = {
+          key,
+          userDirectory: user.userDirectory,
+          userId: user.userId,
+          sessions: 0,
+          places: new Map(),
+        };
         people.set(key, person);
       }
       person.sessions += user.sessions;
       // Two spellings of one person on one proxy are one place.
-      const place = person.proxies.find(
-        (p) => p.serverName === identity.serverName && p.virtualProxy === identity.virtualProxy,
-      );
+      const place = person.places.get(placeKey);
       if (place) place.sessions += user.sessions;
       else
-        person.proxies.push({
+        person.places.set(placeKey, {
           serverName: identity.serverName,
           qpsHost: identity.qpsHost,
           virtualProxy: identity.virtualProxy,
@@ -135,8 +150,7 @@ function figures(
 
   const atLimit = [...people.values()]
     .filter((p) => p.sessions >= input.sessionLimitWarn)
-    .sort((a, b) => b.sessions - a.sessions || compare(personKey(toCount(a)), personKey(toCount(b))))
-    .map((p) => ({ ...p, proxies: p.proxies.sort(byPlace) }));
+    .sort((a, b) => b.sessions - a.sessions || compare(a.key, b.key));
 
   return {
     v: PAYLOAD_VERSION,
@@ -156,15 +170,20 @@ function figures(
     servers: [...servers.values()]
       .map(({ figures, people }) => ({ ...figures, uniqueUsers: people.size }))
       .sort((a, b) => compare(a.serverName, b.serverName)),
-    usersAtLimit: atLimit,
+    usersAtLimit: atLimit.map(listed),
   };
 }
 
-function toCount(person: UserAtLimit): UserSessionCount {
-  return { userDirectory: person.userDirectory, userId: person.userId, sessions: person.sessions };
+function listed(person: Person): UserAtLimit {
+  return {
+    userDirectory: person.userDirectory,
+    userId: person.userId,
+    sessions: person.sessions,
+    proxies: [...person.places.values()].sort(byPlace),
+  };
 }
 
-function byPlace(a: UserAtLimit['proxies'][number], b: UserAtLimit['proxies'][number]): number {
+function byPlace(a: Place, b: Place): number {
   return compare(a.serverName, b.serverName) || compare(a.virtualProxy, b.virtualProxy);
 }
 
