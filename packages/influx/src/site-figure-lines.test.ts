@@ -41,6 +41,7 @@ const record: SiteFiguresRecord = {
       userDirectory: 'LAB',
       userId: 'svc',
       sessions: 5,
+      proxyCount: 1,
       proxies: [{ serverName: 'sense1', qpsHost: 'sense1.lab:4243', virtualProxy: '/', sessions: 5 }],
     },
   ],

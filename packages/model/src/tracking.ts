@@ -92,20 +92,33 @@ export const siteFiguresSchema = userCountsSchema.extend({
   proxiesFailed: z.number().int().nonnegative(),
 });
 
-/** A user with at least SESSION_LIMIT_WARN sessions over the site, and where they are. */
-export const userAtLimitSchema = z.object({
-  userDirectory: z.string(),
-  userId: z.string(),
-  sessions: z.number().int().positive(),
-  proxies: z.array(
-    z.object({
-      serverName: z.string(),
-      qpsHost: z.string(),
-      virtualProxy: z.string(),
-      sessions: z.number().int().positive(),
-    }),
-  ),
-});
+/**
+ * A user with at least SESSION_LIMIT_WARN sessions over the site, and where they are: `proxyCount` places
+ * in all, of which `proxies` lists the ones with the most sessions (the list is cut, see the site figures).
+ */
+export const userAtLimitSchema = z
+  .object({
+    userDirectory: z.string(),
+    userId: z.string(),
+    sessions: z.number().int().positive(),
+    /** Optional on input: a record of an older release, still queued, listed every place. */
+    proxyCount: z.number().int().positive().optional(),
+    proxies: z.array(
+      z.object({
+        serverName: z.string(),
+        qpsHost: z.string(),
+        virtualProxy: z.string(),
+        sessions: z.number().int().positive(),
+      }),
+    ),
+  })
+  .transform(({ userDirectory, userId, sessions, proxyCount, proxies }) => ({
+    userDirectory,
+    userId,
+    sessions,
+    proxyCount: proxyCount ?? proxies.length,
+    proxies,
+  }));
 
 /**
  * The figures of one polling interval over the whole site, and per server. The InfluxDB copy is computed

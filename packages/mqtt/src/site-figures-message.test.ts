@@ -33,6 +33,7 @@ const record: SiteFiguresRecord = {
       userDirectory: 'LAB',
       userId: 'svc "x"',
       sessions: 5,
+      proxyCount: 2,
       proxies: [
         { serverName: 'sense1', qpsHost: 'sense1.lab:4243', virtualProxy: '/', sessions: 3 },
         { serverName: 'sense1', qpsHost: 'sense1.lab:4243', virtualProxy: '/hdr', sessions: 2 },
@@ -65,6 +66,7 @@ describe('the site figures message', () => {
           userDirectory: 'LAB',
           userId: 'svc "x"',
           sessions: 5,
+          proxyCount: 2,
           proxies: [
             { serverName: 'sense1', qpsHost: 'sense1.lab:4243', virtualProxy: '/', sessions: 3 },
             { serverName: 'sense1', qpsHost: 'sense1.lab:4243', virtualProxy: '/hdr', sessions: 2 },

@@ -10,7 +10,9 @@ export function buildSiteFiguresTopic(baseTopic: string): string {
  * One interval's figures as one JSON message: the interval (ISO 8601 start, length), the site's figures
  * (`site`, where `usersAtLimit` is their number), each server's distinct users and sessions, and the users
  * with at least `sessionLimitWarn` sessions over the site with where those sessions are (`usersAtLimit`,
- * a list). Everyone is counted: MQTT has no blacklist.
+ * a list cut to the users and places with the most sessions; each user's `proxyCount` is their number of
+ * places in all, so a reader sees when the list of places was cut). Everyone is counted: MQTT has no
+ * blacklist.
  */
 export function buildSiteFiguresMessage(record: SiteFiguresRecord): string {
   return JSON.stringify({

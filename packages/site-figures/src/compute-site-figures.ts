@@ -36,6 +36,9 @@ export interface SiteFigures {
  *   order of the target keys. The blacklist matches exact spellings, as on every other measurement.
  * - A server is listed when at least one of its proxies contributed (a server with no data at all is
  *   left out rather than shown with zero users).
+ * - The users at the limit are listed with the most sessions first (ties by person), at most
+ *   MAX_USERS_AT_LIMIT_LISTED of them, each with their places with the most sessions first (ties by server
+ *   and virtual proxy), at most MAX_PLACES_LISTED_PER_USER, and the number of their places in all.
  */
 export function computeSiteFigures(input: SiteFiguresInput): SiteFigures {
   const { contributing, polled, failed } = contributions(input);
@@ -75,6 +78,15 @@ function blacklist(excluded: readonly ExcludedUser[]): (user: UserSessionCount) 
 function personKey(user: UserSessionCount): string {
   return `${user.userDirectory.toLowerCase()}\u0000${user.userId.toLowerCase()}`;
 }
+
+/**
+ * How many users at the limit the record lists, and how many places of each. The list is what MQTT
+ * publishes as one message and what goes through Redis twice (the InfluxDB and MQTT sink jobs) every
+ * interval: uncut, 16 service accounts on each of 10,000 proxies would make it 160,000 places, some 12 MB.
+ * `site.usersAtLimit` and each user's `proxyCount` stay the full numbers.
+ */
+export const MAX_USERS_AT_LIMIT_LISTED = 100;
+export const MAX_PLACES_LISTED_PER_USER = 20;
 
 type UserAtLimit = SiteFiguresRecord['usersAtLimit'][number];
 type Place = UserAtLimit['proxies'][number];
@@ -170,16 +182,20 @@ function figures(
     servers: [...servers.values()]
       .map(({ figures, people }) => ({ ...figures, uniqueUsers: people.size }))
       .sort((a, b) => compare(a.serverName, b.serverName)),
-    usersAtLimit: atLimit.map(listed),
+    usersAtLimit: atLimit.slice(0, MAX_USERS_AT_LIMIT_LISTED).map(listed),
   };
 }
 
+/** A user at the limit as the record lists them: their places with the most sessions first, cut. */
 function listed(person: Person): UserAtLimit {
   return {
     userDirectory: person.userDirectory,
     userId: person.userId,
     sessions: person.sessions,
-    proxies: [...person.places.values()].sort(byPlace),
+    proxyCount: person.places.size,
+    proxies: [...person.places.values()]
+      .sort((a, b) => b.sessions - a.sessions || byPlace(a, b))
+      .slice(0, MAX_PLACES_LISTED_PER_USER),
   };
 }
 

@@ -5,6 +5,8 @@ import {
   computeSiteFigures,
   decodeProxySummary,
   encodeProxySummary,
+  MAX_PLACES_LISTED_PER_USER,
+  MAX_USERS_AT_LIMIT_LISTED,
   type ProxySummary,
   type SiteFiguresInput,
   summarizeSessions,
@@ -92,6 +94,7 @@ describe('computeSiteFigures', () => {
         userDirectory: 'LAB',
         userId: 'bob',
         sessions: 5,
+        proxyCount: 2,
         proxies: [
           { serverName: 'sense1', qpsHost: 'sense1.corp:4243', virtualProxy: '/', sessions: 3 },
           { serverName: 'sense2', qpsHost: 'sense2.corp:4243', virtualProxy: '/', sessions: 2 },
@@ -101,6 +104,7 @@ describe('computeSiteFigures', () => {
         userDirectory: 'LAB',
         userId: 'anna',
         sessions: 4,
+        proxyCount: 3,
         proxies: [
           { serverName: 'sense1', qpsHost: 'sense1.corp:4243', virtualProxy: '/', sessions: 2 },
           { serverName: 'sense1', qpsHost: 'sense1.corp:4243', virtualProxy: '/hdr', sessions: 1 },
@@ -108,6 +112,92 @@ describe('computeSiteFigures', () => {
         ],
       },
     ]);
+  });
+
+  it('lists at most 100 users at the limit, the most sessions first, and counts them all', () => {
+    expect(MAX_USERS_AT_LIMIT_LISTED).toBe(100);
+    // 150 users at the limit: 50 with 6 sessions, 50 with 5, 50 with 4; and one below it.
+    const users = Array.from({ length: 150 }, (_, i) => ({
+      id: `u${String(i).padStart(3, '0')}`,
+      sessions: 4 + (i % 3),
+    }));
+    const sessions = users.flatMap((u) => Array.from({ length: u.sessions }, () => `LAB\\${u.id}`));
+    const { influx, mqtt } = computeSiteFigures(input([summary(s1root, ...sessions, 'LAB\\below')]));
+    const sixes = users.filter((u) => u.sessions === 6).map((u) => u.id);
+    const fives = users.filter((u) => u.sessions === 5).map((u) => u.id);
+    for (const record of [influx, mqtt]) {
+      expect(siteFiguresRecordSchema.parse(record)).toEqual(record);
+      expect(record.site).toMatchObject({ uniqueUsers: 151, usersAtLimit: 150, maxSessionsPerUser: 6 });
+      expect(record.usersAtLimit).toHaveLength(100);
+      expect(record.usersAtLimit.map((u) => u.userId)).toEqual([...sixes, ...fives]);
+      expect(record.usersAtLimit[99]).toEqual({
+        userDirectory: 'LAB',
+        userId: 'u148',
+        sessions: 5,
+        proxyCount: 1,
+        proxies: [{ serverName: 'sense1', qpsHost: 'sense1.corp:4243', virtualProxy: '/', sessions: 5 }],
+      });
+    }
+  });
+
+  it('lists at most 20 places of a user, the most sessions first, with the number of places in all', () => {
+    expect(MAX_PLACES_LISTED_PER_USER).toBe(20);
+    // /vp00-/vp04 one session each (first in place order, but the fewest), /vp05-/vp24 two, except
+    // /vp20 and /vp24 with three.
+    const sessionsOn = (i: number) => (i < 5 ? 1 : i === 20 || i === 24 ? 3 : 2);
+    const vp = (i: number) => `/vp${String(i).padStart(2, '0')}`;
+    const summaries = Array.from({ length: 25 }, (_, i) =>
+      summary(proxy('sense1', vp(i)), ...Array.from({ length: sessionsOn(i) }, () => 'LAB\\svc')),
+    );
+    const { mqtt } = computeSiteFigures(input(summaries));
+    expect(siteFiguresRecordSchema.parse(mqtt)).toEqual(mqtt);
+    expect(mqtt.site).toMatchObject({ sessionCount: 47, usersAtLimit: 1, proxiesPolled: 25 });
+    const [svc] = mqtt.usersAtLimit;
+    expect(svc).toMatchObject({ userDirectory: 'LAB', userId: 'svc', sessions: 47, proxyCount: 25 });
+    expect(svc!.proxies.map((p) => [p.virtualProxy, p.sessions])).toEqual([
+      ['/vp20', 3],
+      ['/vp24', 3],
+      ...[5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22, 23].map((i) => [vp(i), 2]),
+    ]);
+  });
+
+  it('takes the same 16 users on each of 10,000 proxies', () => {
+    const svc = Array.from({ length: 16 }, (_, i) => `svc${String(i).padStart(2, '0')}`);
+    const places = Array.from({ length: 10_000 }, (_, i) =>
+      proxy(`sense${i % 10}`, `/vp${String(Math.floor(i / 10)).padStart(4, '0')}`),
+    );
+    // svc00 has a second session, on the last proxy: that place comes first in its list.
+    const summaries = places.map((identity, i) =>
+      summary(identity, ...svc.map((id) => `SVC\\${id}`), ...(i === 9_999 ? ['svc\\SVC00'] : [])),
+    );
+    const { influx, mqtt } = computeSiteFigures(
+      input(summaries, { excludeUser: [{ directory: 'SVC', userId: 'svc15' }] }),
+    );
+    expect(mqtt.site).toEqual({
+      uniqueUsers: 16,
+      sessionCount: 160_001,
+      maxSessionsPerUser: 10_001,
+      usersAtLimit: 16,
+      proxiesPolled: 10_000,
+      proxiesFailed: 0,
+    });
+    expect(mqtt.servers.map((s) => [s.serverName, s.uniqueUsers, s.sessionCount])).toEqual(
+      Array.from({ length: 10 }, (_, i) => [`sense${i}`, 16, i === 9 ? 16_001 : 16_000]),
+    );
+    expect(mqtt.usersAtLimit.map((u) => [u.userId, u.sessions, u.proxyCount, u.proxies.length])).toEqual(
+      svc.map((id, i) => [id, i === 0 ? 10_001 : 10_000, 10_000, 20]),
+    );
+    const firstPlaces = (n: number) =>
+      Array.from({ length: n }, (_, i) => ['sense0', `/vp${String(i).padStart(4, '0')}`, 1]);
+    expect(mqtt.usersAtLimit[0]!.proxies.map((p) => [p.serverName, p.virtualProxy, p.sessions])).toEqual([
+      ['sense9', '/vp0999', 2],
+      ...firstPlaces(19),
+    ]);
+    expect(mqtt.usersAtLimit[1]!.proxies.map((p) => [p.serverName, p.virtualProxy, p.sessions])).toEqual(
+      firstPlaces(20),
+    );
+    expect(influx.site).toMatchObject({ uniqueUsers: 15, sessionCount: 150_001, usersAtLimit: 15 });
+    expect(influx.usersAtLimit.map((u) => u.userId)).toEqual(svc.slice(0, 15));
   });
 
   it('takes the limit from SESSION_LIMIT_WARN: exactly at it counts, one below does not', () => {
@@ -238,6 +328,7 @@ describe('computeSiteFigures', () => {
         userDirectory: 'LAB',
         userId: 'Anna',
         sessions: 4,
+        proxyCount: 3,
         proxies: [
           { serverName: 'sense1', qpsHost: 'sense1.corp:4243', virtualProxy: '/', sessions: 2 },
           { serverName: 'sense1', qpsHost: 'sense1.corp:4243', virtualProxy: '/hdr', sessions: 1 },

@@ -103,6 +103,7 @@ const figures: SiteFiguresRecord = {
       userDirectory: 'LAB',
       userId: 'svc',
       sessions: 5,
+      proxyCount: 2,
       proxies: [
         { serverName: 'sense1', qpsHost: 'sense1.lab:4243', virtualProxy: '/', sessions: 4 },
         { serverName: 'sense2', qpsHost: 'sense2.lab:4243', virtualProxy: '/', sessions: 1 },

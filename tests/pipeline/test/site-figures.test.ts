@@ -64,6 +64,7 @@ interface SiteMessage {
     userDirectory: string;
     userId: string;
     sessions: number;
+    proxyCount: number;
     proxies: Array<{ serverName: string; qpsHost: string; virtualProxy: string; sessions: number }>;
   }>;
 }
@@ -250,9 +251,16 @@ describe('site figures per interval', () => {
         userDirectory: 'LAB',
         userId: 'anna',
         sessions: 4,
+        proxyCount: 3,
         proxies: [place('sense1', '/', 2), place('sense1', '/hdr', 1), place('sense2', '/', 1)],
       },
-      { userDirectory: 'LAB', userId: 'svc-bot', sessions: 3, proxies: [place('sense2', '/', 3)] },
+      {
+        userDirectory: 'LAB',
+        userId: 'svc-bot',
+        sessions: 3,
+        proxyCount: 1,
+        proxies: [place('sense2', '/', 3)],
+      },
     ]);
   });
 
