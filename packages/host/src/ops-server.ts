@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { type MetricsTexts, metricsExposition } from './metrics-registry.js';
 
 export interface Readiness {
   ready: boolean;
@@ -12,6 +13,8 @@ export interface OpsServerSettings {
   host: string;
   port: number;
   registry: Registry;
+  /** Served after the registry's metrics. */
+  texts: MetricsTexts;
   readiness(): Promise<Readiness> | Readiness;
 }
 
@@ -26,7 +29,7 @@ export interface OpsServer {
  * The operations endpoint every long-running app serves:
  *   GET /healthz  200 while the process runs (liveness)
  *   GET /readyz   200 when its dependencies are reachable, 503 otherwise, with a JSON reason
- *   GET /metrics  Prometheus text format
+ *   GET /metrics  Prometheus text format: the registry's metrics, then the texts'
  */
 export async function startOpsServer(settings: OpsServerSettings): Promise<OpsServer> {
   const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
@@ -57,8 +60,7 @@ export async function startOpsServer(settings: OpsServerSettings): Promise<OpsSe
       return;
     }
     if (path === '/metrics') {
-      settings.registry
-        .metrics()
+      metricsExposition(settings.registry, settings.texts)
         .then((text) => reply(200, settings.registry.contentType, text))
         .catch((error: Error) => reply(500, 'text/plain', `${error.message}\n`));
       return;

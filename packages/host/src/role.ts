@@ -2,11 +2,14 @@ import type { Settings } from '@qsm/config';
 import type { Logger } from '@qsm/logging';
 import type { QueueContext } from '@qsm/queues';
 import type { Registry } from 'prom-client';
+import type { MetricsTexts } from './metrics-registry.js';
 
 /** What every role gets from the process that runs it. */
 export interface ProcessContext {
   logger: Logger;
   registry: Registry;
+  /** Metrics the role renders as text itself, served after the registry's. */
+  metricsTexts: MetricsTexts;
   queues: QueueContext;
   /** A role's stop() must be done within this; it aborts work in flight when it has to. */
   shutdownTimeoutMs: number;

@@ -10,7 +10,7 @@ import { createConfigReloader, reloadOnChangeAndSighup } from './config-reload.j
 import { exitNow, exitProcess } from './exit-process.js';
 import { applyHeapGrowingPercent } from './heap-growth.js';
 import { listenFailure } from './listen-failure.js';
-import { createMetricsRegistry } from './metrics-registry.js';
+import { createAppMetrics } from './metrics-registry.js';
 import { type OpsServer, startOpsServer } from './ops-server.js';
 import { logProcessFaults } from './process-faults.js';
 import { applyNiceOrWarn, processSettings } from './process-settings.js';
@@ -63,7 +63,7 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
     prefix: env.QUEUE_PREFIX,
     onError: (error, queue) => logger.debug({ err: error, queue }, 'queue connection error'),
   };
-  const registry = createMetricsRegistry(definition.role);
+  const { registry, texts: metricsTexts } = createAppMetrics(definition.role);
   let roles: RunningRole[] = [];
 
   const httpPort = env.HTTP_PORT ?? definition.defaultHttpPort;
@@ -73,6 +73,7 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
       host: env.HTTP_HOST,
       port: httpPort,
       registry,
+      texts: metricsTexts,
       readiness: appReadiness(redis.connection, () => roles),
     });
   } catch (error) {
@@ -118,6 +119,7 @@ export async function runApp<S extends z.ZodType>(definition: AppDefinition<S>):
   const base: ProcessContext = {
     logger,
     registry,
+    metricsTexts,
     queues,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     workerLockMs: env.WORKER_LOCK_DURATION_MS,

@@ -40,6 +40,7 @@ describe('the InfluxDB sink role', () => {
       {
         logger: logs.logger,
         registry: new Registry(),
+        metricsTexts: { defaultLabels: {}, sources: new Map() },
         queues: { connection: connection(), prefix },
         shutdownTimeoutMs: 5000,
         workerLockMs: 5000,

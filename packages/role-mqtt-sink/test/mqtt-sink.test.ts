@@ -42,6 +42,7 @@ describe('the MQTT sink given a new config', () => {
       {
         logger: logs.logger,
         registry: new Registry(),
+        metricsTexts: { defaultLabels: {}, sources: new Map() },
         queues: { connection: connection(), prefix },
         shutdownTimeoutMs: 5000,
         workerLockMs: 5000,
