@@ -34,7 +34,7 @@ export async function startPoller(
   let qps = makeClient(settings, env);
   const counts = createSessionCounts(context.queues.connection, context.queues.prefix);
   const discovery = createDiscoveryStore(context.queues.connection, context.queues.prefix);
-  const sessionGauge = registerSessionGauge(context.registry, () => settings, counts, discovery, logger);
+  registerSessionGauge(context.metricsTexts, () => settings, counts, discovery, logger);
 
   const handlePoll = createPollHandler({
     settings: () => settings,
@@ -84,7 +84,6 @@ export async function startPoller(
     async applySettings(next) {
       const old = settings;
       settings = next;
-      sessionGauge.refresh();
       if (
         !isDeepStrictEqual(old.cert, next.cert) ||
         old.serversToMonitor.rejectUnauthorized !== next.serversToMonitor.rejectUnauthorized ||

@@ -1,9 +1,9 @@
 import { listPollTargets, type ServerSettings, type Settings } from '@qsm/config';
+import type { MetricsTexts } from '@qsm/host';
 import type { Logger } from '@qsm/logging';
 import { type DiscoveredPollTarget, readDiscoveredPollTargets } from '@qsm/model';
 import { schedulerIdFor } from '@qsm/queues';
 import type { DiscoveryStore, SessionCounts } from '@qsm/redis';
-import { Gauge, type Registry } from 'prom-client';
 
 const NAME = 'butlersos_user_session_total';
 
@@ -46,21 +46,34 @@ function configuredTargets(settings: Settings): GaugeTarget[] {
   });
 }
 
-/** One series of the gauge: the scheduler id its count is recorded under, and its labels. */
+/** One series of the gauge: the scheduler id its count is recorded under, and its line up to the value. */
 interface GaugeSeries {
   id: string;
-  labels: Record<string, string>;
+  head: string;
+}
+
+/** A label value as prom-client escapes it in the text format. */
+function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+/** A sample value as prom-client writes it. */
+function sampleValue(value: number): string {
+  if (Number.isNaN(value)) return 'Nan';
+  if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf';
+  return `${value}`;
 }
 
 /**
- * The series of the gauge, configured targets first, each (server, virtual proxy) once. At 10,000 series
- * building them costs about as much as prom-client's serializing them, so the caller keeps them until the
- * config or the discovered targets change.
+ * The series of the gauge, configured targets first, each (server, virtual proxy) once, each with the text
+ * of its line before the value. Building them costs more than a scrape may, so the caller keeps them until
+ * the config or the discovered targets change.
  */
 function gaugeSeries(
   configured: readonly GaugeTarget[],
   discovered: readonly GaugeTarget[],
   tagNames: readonly string[],
+  defaultLabels: Readonly<Record<string, string>>,
 ): GaugeSeries[] {
   const tagLabels = tagNames.map((tag) => [tag, labelName(tag)] as const);
   const byId = new Map<string, GaugeSeries>();
@@ -76,106 +89,65 @@ function gaugeSeries(
       user_session_host: target.qpsHost,
     };
     for (const [tag, label] of tagLabels) labels[label] = target.serverTags[tag] ?? '';
-    byId.set(id, { id, labels });
+    // As prom-client merges them: default labels last, unless a series has a label of that name.
+    const all = { ...labels, ...defaultLabels, ...labels };
+    const text = Object.entries(all).map(([name, value]) => `${name}="${escapeLabelValue(String(value))}"`);
+    byId.set(id, { id, head: `${NAME}{${text.join(',')}} ` });
   }
   return [...byId.values()];
 }
+
+const HEADER = `# HELP ${NAME} Number of sessions (as reported by the proxy service).\n# TYPE ${NAME} gauge`;
 
 /**
  * Butler SOS's gauge `butlersos_user_session_total`: the session count of the last poll of every polled
  * (server, virtual proxy), with Butler SOS's labels. Counts come from Redis, so every poller exports the
  * same values. The targets are those of the config plus those that discovery found in the Qlik repository
  * (kept in Redis by the scheduler); a proxy that leaves either leaves the gauge.
+ *
+ * The gauge is rendered here, not by prom-client: with 10,000 series prom-client's serializing them (the
+ * default labels merged into each) took most of a scrape's time budget. Its text is prom-client's (the
+ * unit test compares them), served after the registry's metrics; the last poller started on a process
+ * serves it.
  */
 export function registerSessionGauge(
-  registry: Registry,
+  texts: MetricsTexts,
   settings: () => Settings,
   counts: SessionCounts,
   discovery: Pick<DiscoveryStore, 'loadTargets'>,
   logger: Pick<Logger, 'debug'>,
-) {
-  let tagNames: string[] = [];
+): void {
   // The series of the last scrape and what they were made from: the settings object (replaced, never
-  // changed in place, on a config change), the discovered targets as stored and the custom tag names.
-  let cache:
-    | { settings: Settings; discoveredJson: string | null; tagNames: string[]; series: GaugeSeries[] }
-    | undefined;
+  // changed in place, on a config change) and the discovered targets as stored.
+  let cache: { settings: Settings; discoveredJson: string | null; series: GaugeSeries[] } | undefined;
 
-  /** The series for these settings and discovered targets, and whether they differ from the last call's. */
-  const seriesFor = (
-    current: Settings,
-    discoveredJson: string | null,
-  ): { series: GaugeSeries[]; changed: boolean } => {
-    if (
-      cache?.settings === current &&
-      cache.discoveredJson === discoveredJson &&
-      cache.tagNames === tagNames
-    ) {
-      return { series: cache.series, changed: false };
-    }
+  const seriesFor = (current: Settings, discoveredJson: string | null): GaugeSeries[] => {
+    if (cache?.settings === current && cache.discoveredJson === discoveredJson) return cache.series;
     const { targets: discovered, problem } = readDiscoveredPollTargets(discoveredJson);
     if (problem) logger.debug({ problem }, 'discovered targets in Redis not understood');
-    const series = gaugeSeries(configuredTargets(current), discovered, tagNames);
-    cache = { settings: current, discoveredJson, tagNames, series };
-    return { series, changed: true };
+    const series = gaugeSeries(
+      configuredTargets(current),
+      discovered,
+      customTagNames(current),
+      texts.defaultLabels,
+    );
+    cache = { settings: current, discoveredJson, series };
+    return series;
   };
 
-  const create = () => {
-    tagNames = customTagNames(settings());
-    // The value of each series as the gauge holds it now (by scheduler id), kept between scrapes.
-    const shown = new Map<string, number>();
-    if (registry.getSingleMetric(NAME)) registry.removeSingleMetric(NAME);
-    new Gauge({
-      name: NAME,
-      help: 'Number of sessions (as reported by the proxy service).',
-      labelNames: [
-        'host',
-        'server_name',
-        'server_description',
-        ...tagNames.map(labelName),
-        'user_session_virtual_proxy',
-        'user_session_host',
-      ],
-      registers: [registry],
-      async collect() {
-        // Without Redis the gauge is left empty for this scrape; Redis going away is logged elsewhere.
-        const read = await Promise.all([counts.all(), discovery.loadTargets()]).catch((error: unknown) => {
-          logger.debug({ err: error }, 'session counts not read for the session gauge');
-          return undefined;
-        });
-        if (!read) {
-          this.reset();
-          shown.clear();
-          return;
-        }
-        const [latest, discoveredJson] = read;
-        const { series, changed } = seriesFor(settings(), discoveredJson);
-        if (changed) {
-          this.reset();
-          shown.clear();
-        }
-        // Setting a value costs prom-client a label check and a hash: only counts that changed are set.
-        for (const { id, labels } of series) {
-          const count = latest.get(id);
-          const before = shown.get(id);
-          if (count === before) continue;
-          if (count === undefined) {
-            this.remove(labels);
-            shown.delete(id);
-          } else {
-            this.set(labels, count);
-            shown.set(id, count);
-          }
-        }
-      },
+  texts.sources.set(NAME, async () => {
+    // Without Redis the gauge has no series for this scrape; Redis going away is logged elsewhere.
+    const read = await Promise.all([counts.all(), discovery.loadTargets()]).catch((error: unknown) => {
+      logger.debug({ err: error }, 'session counts not read for the session gauge');
+      return undefined;
     });
-  };
-
-  create();
-  return {
-    /** Call after a config change: the labels follow the custom tags of the new config. */
-    refresh() {
-      if (customTagNames(settings()).join('\u0000') !== tagNames.join('\u0000')) create();
-    },
-  };
+    if (!read) return HEADER;
+    const [latest, discoveredJson] = read;
+    let text = HEADER;
+    for (const { id, head } of seriesFor(settings(), discoveredJson)) {
+      const count = latest.get(id);
+      if (count !== undefined) text += `\n${head}${sampleValue(count)}`;
+    }
+    return text;
+  });
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { type Settings, validateConfig } from '@qsm/config';
 import type { CertificateSet } from '@qsm/dev-certs';
+import { type MetricsTexts, metricsExposition } from '@qsm/host';
 import type { DiscoveredPollTarget } from '@qsm/model';
 import { schedulerIdFor } from '@qsm/queues';
 import { createDiscoveryStore, createSessionCounts, type SessionCounts } from '@qsm/redis';
@@ -13,7 +14,7 @@ import {
   useTestRedis,
 } from '@qsm/testkit';
 import { Redis } from 'ioredis';
-import { Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { registerSessionGauge } from '../src/session-gauge.js';
 
@@ -25,6 +26,7 @@ import { registerSessionGauge } from '../src/session-gauge.js';
 const testRedis = useTestRedis('session_gauge');
 let certs: CertificateSet;
 let registry: Registry;
+let texts: MetricsTexts;
 let settings: Settings;
 let prefix: string;
 let scrapes = 0;
@@ -38,6 +40,7 @@ beforeEach(() => {
   prefix = `${testRedis.prefix}:${++scrapes}`;
   registry = new Registry();
   registry.setDefaultLabels({ role: 'poller' });
+  texts = { defaultLabels: { role: 'poller' }, sources: new Map() };
 });
 
 function settingsOf(servers: TestServer[], serverTagsDefinition: string[] = ['site']): Settings {
@@ -68,15 +71,14 @@ function discovered(serverName: string, virtualProxy: string): DiscoveredPollTar
 function start(counts?: SessionCounts) {
   const connection = testRedis.connection();
   const store = createSessionCounts(connection, prefix);
-  const gauge = registerSessionGauge(
-    registry,
+  registerSessionGauge(
+    texts,
     () => settings,
     counts ?? store,
     createDiscoveryStore(connection, prefix),
     captureLogs('poller').logger,
   );
   return {
-    gauge,
     record: (serverName: string, virtualProxy: string, count: number) =>
       store.record(schedulerIdFor({ serverName, virtualProxy }), count),
     discover: (targets: DiscoveredPollTarget[]) =>
@@ -86,7 +88,7 @@ function start(counts?: SessionCounts) {
 
 /** The gauge's lines of the exported text, sorted (the order of series is not part of the format). */
 async function gaugeLines(): Promise<string[]> {
-  return (await registry.metrics())
+  return (await metricsExposition(registry, texts))
     .split('\n')
     .filter((line) => line.startsWith('butlersos_user_session_total{'))
     .sort();
@@ -131,18 +133,16 @@ describe('the session gauge', () => {
 
   it('follows a config change: a new target, a target gone, a changed tag value and a new tag', async () => {
     settings = settingsOf([sense1(['/', '/hdr'])]);
-    const { gauge, record } = start();
+    const { record } = start();
     await record('sense1', '/', 3);
     await record('sense1', '/hdr', 5);
     await record('sense1', '/added', 2);
     expect(await gaugeLines()).toEqual([line1('/', 3), line1('/hdr', 5)]);
 
     settings = settingsOf([sense1(['/', '/added'], { site: 'Lund2' })]);
-    gauge.refresh();
     expect(await gaugeLines()).toEqual([line1('/', 3, 'Lund2'), line1('/added', 2, 'Lund2')]);
 
     settings = settingsOf([sense1(['/'], { site: 'Lund2', 'data center': 'dc1' })], ['site', 'data center']);
-    gauge.refresh();
     expect(await gaugeLines()).toEqual([
       'butlersos_user_session_total{host="qps1",server_name="sense1",server_description="sense1 description",user_session_virtual_proxy="/",user_session_host="qps1:4243",site="Lund2",data_center="dc1",role="poller"} 3',
     ]);
@@ -176,5 +176,105 @@ describe('the session gauge', () => {
     await own.connect();
     expect(await gaugeLines()).toEqual([line1('/', 3), line1('/hdr', 5)]);
     own.disconnect();
+  });
+
+  it('renders the text prom-client renders for the same series, hostile label values included', async () => {
+    const hostile = ['back\\slash', 'quote"d', 'new\nline', 'ünïcödé ✓ 日本', '\\"\n\\n', ''];
+    const tags = ['site', 'role', 'data center'];
+    settings = settingsOf(
+      [
+        sense1(['/', `/${hostile[0]}`, `/${hostile[1]}`, '/ünïcödé✓日本'], {
+          site: hostile[0]!,
+          role: hostile[1]!,
+          'data center': hostile[2]!,
+        }),
+      ],
+      tags,
+    );
+    const { record, discover } = start();
+    const rims = hostile.map(
+      (value, i): DiscoveredPollTarget => ({
+        ...discovered(`rim${i}${value}`, value),
+        serverDescription: value,
+        hostName: value,
+        qpsHost: value,
+        serverTags: { site: value, 'data center': hostile[i + 1] ?? 'x' },
+      }),
+    );
+    await discover(rims);
+    const counts: Array<[string, string, number]> = [
+      ['sense1', '/', 0],
+      ['sense1', `/${hostile[0]}`, 12_345_678],
+      ['sense1', '/ünïcödé✓日本', 1.5],
+      ...rims.map((r, i): [string, string, number] => [r.serverName, r.virtualProxy, i * 7]),
+    ];
+    for (const [serverName, virtualProxy, count] of counts) await record(serverName, virtualProxy, count);
+    // A count that is not a number, as prom-client writes NaN.
+    await testRedis
+      .connection()
+      .hset(
+        `${prefix}:qsm:session-counts`,
+        schedulerIdFor({ serverName: 'sense1', virtualProxy: `/${hostile[1]}` }),
+        'x',
+      );
+
+    // The same series through prom-client, as the poller registered them before rendering them itself:
+    // configured targets first, labels in Butler SOS's order, the registry's default label.
+    const expected = new Registry();
+    expected.setDefaultLabels({ role: 'poller' });
+    new Counter({ name: 'qsm_other_total', help: 'another metric', registers: [expected] }).inc();
+    const gauge = new Gauge({
+      name: 'butlersos_user_session_total',
+      help: 'Number of sessions (as reported by the proxy service).',
+      labelNames: [
+        'host',
+        'server_name',
+        'server_description',
+        'user_session_virtual_proxy',
+        'user_session_host',
+        'site',
+        'role',
+        'data_center',
+      ],
+      registers: [expected],
+    });
+    const server = settings.serversToMonitor.servers[0]!;
+    const configured = (virtualProxy: string) => ({
+      host: 'qps1',
+      server_name: 'sense1',
+      server_description: 'sense1 description',
+      user_session_virtual_proxy: virtualProxy,
+      user_session_host: 'qps1:4243',
+      site: server.serverTags.site!,
+      role: server.serverTags.role!,
+      data_center: server.serverTags['data center']!,
+    });
+    gauge.set(configured('/'), 0);
+    gauge.set(configured(`/${hostile[0]}`), 12_345_678);
+    gauge.set(configured(`/${hostile[1]}`), Number.NaN);
+    gauge.set(configured('/ünïcödé✓日本'), 1.5);
+    for (const [i, r] of rims.entries()) {
+      gauge.set(
+        {
+          host: r.hostName,
+          server_name: r.serverName,
+          server_description: r.serverDescription,
+          user_session_virtual_proxy: r.virtualProxy,
+          user_session_host: r.qpsHost,
+          site: r.serverTags.site!,
+          role: '',
+          data_center: r.serverTags['data center']!,
+        },
+        i * 7,
+      );
+    }
+
+    const ours = new Registry();
+    ours.setDefaultLabels({ role: 'poller' });
+    new Counter({ name: 'qsm_other_total', help: 'another metric', registers: [ours] }).inc();
+    const text = await metricsExposition(ours, texts);
+    expect(text).toContain('\\"\\n\\\\n');
+    expect(text).toContain('role="quote\\"d"');
+    expect(text).toBe(await expected.metrics());
   });
 });
