@@ -11,7 +11,7 @@ export interface CertificateSetOptions {
   passphrase?: string;
   /** Names the simulator's server certificate is valid for, besides localhost and 127.0.0.1. */
   serverNames?: string[];
-  /** IP addresses the server certificate is valid for (default: 127.0.0.1 to 127.0.0.32 and ::1). */
+  /** IP addresses the server certificate is valid for (default: 127.0.0.1 to 127.0.0.64 and ::1). */
   serverIps?: string[];
   /** Common name of the CA, so that two sets are told apart in TLS errors. */
   caName?: string;
@@ -37,7 +37,7 @@ export interface CertificateSet {
 }
 
 /** Loopback addresses, so that simulated Qlik servers can each have their own host (127.0.0.x). */
-const DEFAULT_SERVER_IPS = [...Array.from({ length: 32 }, (_, i) => `127.0.0.${i + 1}`), '::1'];
+const DEFAULT_SERVER_IPS = [...Array.from({ length: 64 }, (_, i) => `127.0.0.${i + 1}`), '::1'];
 
 export function certificateSetPaths(dir: string, passphrase: string | null = null): CertificateSet {
   const at = (name: string) => path.join(dir, name);
