@@ -47,9 +47,15 @@ export interface PipelineShape {
   socketsPerServer: number;
   /** SCHEDULE_SPREAD_MS of the scheduler (0: every proxy at the same moment). */
   spreadMs?: number;
+  /** The share of every proxy's sessions the simulator replaces every `everyMs` (default 2% every 5 s). */
+  churn?: { share: number; everyMs: number };
+  /** More environment of the scheduler (e.g. SCHEDULE_CHECK_INTERVAL_MS). */
+  schedulerEnv?: NodeJS.ProcessEnv;
+  /** Leave the scheduler to the caller's `startScheduler` (to time its first reconcile). */
+  deferScheduler?: boolean;
 }
 
-interface RunningPipeline {
+export interface RunningPipeline {
   prefix: string;
   db: string;
   sim: Simulator;
@@ -57,12 +63,14 @@ interface RunningPipeline {
   rewriteConfig(keep: (target: BaselineTarget) => boolean): void;
   apps: Record<string, RunningApp>;
   targets: BaselineTarget[];
+  /** Starts the scheduler (done at start unless `deferScheduler`). */
+  startScheduler(startTimeoutMs?: number): Promise<RunningApp>;
   processes(): Array<{ name: string; pid: number | undefined }>;
   stop(): Promise<void>;
 }
 
 /** Simulator + scheduler + pollers + both sinks against the local Redis, InfluxDB 1.x and Mosquitto. */
-async function startPipeline(
+export async function startPipeline(
   label: string,
   certs: CertificateSet,
   shape: PipelineShape,
@@ -84,9 +92,9 @@ async function startPipeline(
       '--latency',
       String(shape.latencyMs),
       '--churn',
-      '0.02',
+      String(shape.churn?.share ?? 0.02),
       '--churn-interval',
-      '5000',
+      String(shape.churn?.everyMs ?? 5000),
       '--spread-addresses',
     ],
   ]);
@@ -118,6 +126,13 @@ async function startPipeline(
     LOG_LEVEL: 'info',
     POLLER_CONCURRENCY: String(shape.pollerConcurrency),
     QPS_MAX_SOCKETS_PER_SERVER: String(shape.socketsPerServer),
+    // QSM_BENCH_ENV='MQTT_CONCURRENCY=256 ...' tries settings on every app of a case.
+    ...Object.fromEntries(
+      (process.env.QSM_BENCH_ENV ?? '')
+        .split(' ')
+        .filter((pair) => pair.includes('='))
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    ),
   };
   const apps: Record<string, RunningApp> = {};
   apps['influx-sink'] = await startApp('influx-sink', {
@@ -136,12 +151,23 @@ async function startPipeline(
       name: `poller-${i}`,
     });
   }
-  apps.scheduler = await startApp('scheduler', {
-    configFile,
-    prefix,
-    env: { ...env, LOG_LEVEL: 'info', SCHEDULE_SPREAD_MS: String(shape.spreadMs ?? 0) },
-  });
+  const startScheduler = async (startTimeoutMs?: number) => {
+    apps.scheduler = await startApp('scheduler', {
+      configFile,
+      prefix,
+      env: {
+        ...env,
+        LOG_LEVEL: 'info',
+        SCHEDULE_SPREAD_MS: String(shape.spreadMs ?? 0),
+        ...shape.schedulerEnv,
+      },
+      ...(startTimeoutMs ? { startTimeoutMs } : {}),
+    });
+    return apps.scheduler;
+  };
+  if (!shape.deferScheduler) await startScheduler();
   return {
+    startScheduler,
     prefix,
     db,
     sim,
@@ -162,7 +188,7 @@ async function startPipeline(
 }
 
 /** Peak RSS of the product's processes (a service's VmHWM spans its whole life, so it is left out). */
-function peakRssOfApps(stats: Record<string, ProcessStats>): Record<string, number> {
+export function peakRssOfApps(stats: Record<string, ProcessStats>): Record<string, number> {
   return Object.fromEntries(
     Object.entries(stats)
       .filter(([name]) => !SERVICE_NAMES.has(name))
@@ -249,7 +275,7 @@ export async function cycleCase(
 }
 
 /** Successful polls the pollers of a pipeline have counted so far (their /metrics). */
-async function okPolls(apps: Record<string, { metrics(): Promise<string> }>): Promise<number> {
+export async function okPolls(apps: Record<string, { metrics(): Promise<string> }>): Promise<number> {
   const texts = await Promise.all(
     Object.entries(apps)
       .filter(([name]) => name.startsWith('poller'))

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot, testCertificates } from '@qsm/testkit';
 import { cycleCase, type InfluxCeilingResult, influxCeilingCase, throughputCase } from './cases.js';
+import { type ScaleResult, scaleCase } from './scale-case.js';
+import { scaleNotes, scaleRows } from './scale-table.js';
 
 /*
  * `pnpm bench`: the figures of docs/performance.md, measured against real Redis, InfluxDB 1.x and
@@ -12,15 +14,17 @@ import { cycleCase, type InfluxCeilingResult, influxCeilingCase, throughputCase 
  */
 
 const USAGE = `pnpm bench [options]   (docs/performance.md says what each case measures)
-  --cases cycle,throughput,latency,influx   the cases to run (default: all)
+  --cases cycle,throughput,latency,influx,scale   the cases to run (default: all)
   --proxies 1000                            virtual proxies of the cycle case
+  --scale-proxies 10000                     virtual proxies of the scale case (on 50 servers)
+  --scale-intervals 5                       measured 30 s intervals of the scale case
   --quick                                   a smaller run (200 proxies)
   --no-baseline                             skip the sequential (Butler SOS style) baseline
   --no-docs                                 leave docs/performance.md alone
   --poller-concurrency N, --sockets-per-server N   the pollers' POLLER_CONCURRENCY, QPS_MAX_SOCKETS_PER_SERVER
   --influx-burst 10                         results delivered together in the influx case (1: a job each)
   --help                                    this text`;
-const CASES = ['cycle', 'throughput', 'latency', 'influx'];
+const CASES = ['cycle', 'throughput', 'latency', 'influx', 'scale'];
 
 function usageError(message: string): never {
   process.stderr.write(`bench: ${message}\n\n${USAGE}\n`);
@@ -33,6 +37,8 @@ function parseOptions() {
       options: {
         cases: { type: 'string', default: CASES.join(',') },
         proxies: { type: 'string', default: '1000' },
+        'scale-proxies': { type: 'string', default: '10000' },
+        'scale-intervals': { type: 'string', default: '5' },
         quick: { type: 'boolean', default: false },
         'no-baseline': { type: 'boolean', default: false },
         'no-docs': { type: 'boolean', default: false },
@@ -55,7 +61,14 @@ if (values.help) {
 const unknownCases = values.cases.split(',').filter((c) => !CASES.includes(c));
 if (unknownCases.length > 0)
   usageError(`unknown case(s) ${unknownCases.join(', ')}: pick from ${CASES.join(', ')}`);
-for (const name of ['proxies', 'poller-concurrency', 'sockets-per-server', 'influx-burst'] as const) {
+for (const name of [
+  'proxies',
+  'scale-proxies',
+  'scale-intervals',
+  'poller-concurrency',
+  'sockets-per-server',
+  'influx-burst',
+] as const) {
   const value = values[name];
   if (value !== undefined && !(Number.isInteger(Number(value)) && Number(value) > 0)) {
     usageError(`--${name} must be a whole number above 0, not "${value}"`);
@@ -151,6 +164,30 @@ if (cases.has('influx')) {
   results.influx = { ...byRatio[Math.floor(byRatio.length / 2)]!, allRatios: runs.map((r) => r.ratio) };
 }
 
+if (cases.has('scale')) {
+  const scaleProxies = quick ? 2000 : Number(values['scale-proxies']);
+  say(
+    `scale: ${scaleProxies} proxies on 50 servers, 50 ms, 20 sessions, every 30 s, 4 pollers, both sinks, tracker...`,
+  );
+  results.scale = await scaleCase(
+    certs,
+    {
+      proxies: scaleProxies,
+      servers: 50,
+      sessions: 20,
+      latencyMs: 50,
+      intervalMs: 30_000,
+      pollers: 4,
+      // Sessions that last 25 minutes on average: 2% of them end, and as many start, every interval.
+      churn: { share: 0.02, everyMs: 30_000 },
+      ...pollerSettings(100, 8),
+    },
+    quick ? 2 : Number(values['scale-intervals']),
+    say,
+  );
+  say(JSON.stringify(results.scale));
+}
+
 const report = {
   at: new Date().toISOString(),
   machine: {
@@ -170,7 +207,9 @@ writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(report, null, 2))
 const table = renderTable(report);
 say('');
 say(table);
-if (!values['no-docs'] && !quick) updateDocs(table);
+if (!values['no-docs'] && !quick) {
+  updateDocs('performance.md', 'bench', table);
+}
 process.exit(0);
 
 function renderTable(r: typeof report): string {
@@ -178,6 +217,7 @@ function renderTable(r: typeof report): string {
   const t = r.results.throughput as Awaited<ReturnType<typeof throughputCase>> | undefined;
   const l = r.results.latency as Awaited<ReturnType<typeof throughputCase>> | undefined;
   const i = r.results.influx as (InfluxCeilingResult & { allRatios: number[] }) | undefined;
+  const s = r.results.scale as ScaleResult | undefined;
   const rows: string[][] = [['Measure', 'Target', 'Result', 'Met']];
   const met = (ok: boolean) => (ok ? 'yes' : 'NO');
   if (c) {
@@ -249,6 +289,7 @@ function renderTable(r: typeof report): string {
       met(i.ratio >= 0.7),
     ]);
   }
+  if (s) rows.push(...scaleRows(s));
   const cpu = (
     label: string,
     x: { cpuSeconds: Record<string, number>; peakRssMb: Record<string, number> } | undefined,
@@ -279,6 +320,7 @@ function renderTable(r: typeof report): string {
       .filter(Boolean)
       .join('; ')}.`,
     ...(i ? ['', influxCpu(i)] : []),
+    ...(s ? ['', ...scaleNotes(s)] : []),
   ].join('\n');
 }
 
@@ -298,17 +340,22 @@ function influxCpu(i: InfluxCeilingResult): string {
   ].join('\n');
 }
 
-function updateDocs(table: string) {
-  const file = path.join(repoRoot, 'docs', 'performance.md');
+/** Replaces the text between `<!-- <marker>:start -->` and `<!-- <marker>:end -->` of docs/<name>. */
+function updateDocs(name: string, marker: string, table: string) {
+  const file = path.join(repoRoot, 'docs', name);
+  const [open, close] = [`<!-- ${marker}:start -->`, `<!-- ${marker}:end -->`];
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    text = '# Performance\n\n<!-- bench:start -->\n<!-- bench:end -->\n';
+    text = `${open}\n${close}\n`;
   }
-  const start = text.indexOf('<!-- bench:start -->');
-  const end = text.indexOf('<!-- bench:end -->');
-  const next = `${text.slice(0, start)}<!-- bench:start -->\n${table}\n${text.slice(end)}`;
-  writeFileSync(file, next);
+  const start = text.indexOf(open);
+  const end = text.indexOf(close);
+  if (start < 0 || end < start) {
+    say(`${file} has no ${open} ... ${close}: left alone`);
+    return;
+  }
+  writeFileSync(file, `${text.slice(0, start)}${open}\n${table}\n${text.slice(end)}`);
   say(`updated ${file}`);
 }

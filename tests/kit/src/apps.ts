@@ -27,7 +27,14 @@ const NODE_FLAGS: Partial<Record<AppName, string[]>> = { poller: ['--max-semi-sp
  */
 export async function startApp(
   app: AppName,
-  options: { configFile: string; prefix: string; env?: NodeJS.ProcessEnv; name?: string },
+  options: {
+    configFile: string;
+    prefix: string;
+    env?: NodeJS.ProcessEnv;
+    name?: string;
+    /** How long to wait for its "started" line (a scheduler with 10,000 proxies reconciles first). */
+    startTimeoutMs?: number;
+  },
 ): Promise<RunningApp> {
   // QSM_APP_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles every app a test or the bench starts.
   const nodeArgs = [
@@ -48,7 +55,7 @@ export async function startApp(
   });
   const line = await proc.waitForLine(
     (l) => l.includes(`"msg":"${app} started"`) && l.includes(`"httpPort":`),
-    20_000,
+    options.startTimeoutMs ?? 20_000,
   );
   const httpPort = Number((JSON.parse(line) as { httpPort: number }).httpPort);
   const base = `http://127.0.0.1:${httpPort}`;
