@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot, testCertificates } from '@qsm/testkit';
 import { cycleCase, type InfluxCeilingResult, influxCeilingCase, throughputCase } from './cases.js';
 import { type ScaleResult, scaleCase } from './scale-case.js';
+import { renderScaleModel, scaleModel } from './scale-model.js';
 import { scaleNotes, scaleRows } from './scale-table.js';
 
 /*
@@ -209,6 +210,12 @@ say('');
 say(table);
 if (!values['no-docs'] && !quick) {
   updateDocs('performance.md', 'bench', table);
+  const scale = results.scale as ScaleResult | undefined;
+  if (scale) {
+    const m = report.machine;
+    const machine = `${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.os}`;
+    updateDocs('scaling.md', 'scale-model', renderScaleModel(scaleModel(scale), scale, report.at, machine));
+  }
 }
 process.exit(0);
 
