@@ -51,7 +51,12 @@ export function createV1Writer(transport: TransportSettings, v1: InfluxV1Setting
     return body.results ?? [];
   };
 
-  const ensureTarget = async () => {
+  const policyExists = async () => {
+    const policies = await query(`SHOW RETENTION POLICIES ON ${db}`);
+    return (policies[0]?.series?.[0]?.values ?? []).some((row) => String(row[0]) === v1.retentionPolicy.name);
+  };
+
+  const createTarget = async () => {
     const databases = await query('SHOW DATABASES');
     const names = (databases[0]?.series?.[0]?.values ?? []).map((row) => String(row[0]));
     const created = !names.includes(v1.dbName);
@@ -60,15 +65,27 @@ export function createV1Writer(transport: TransportSettings, v1: InfluxV1Setting
       await query(`CREATE DATABASE ${db}`);
       notes.push(`created database ${v1.dbName}`);
     }
-    const policies = await query(`SHOW RETENTION POLICIES ON ${db}`);
-    const policyNames = (policies[0]?.series?.[0]?.values ?? []).map((row) => String(row[0]));
-    if (!policyNames.includes(v1.retentionPolicy.name)) {
-      await query(
-        `CREATE RETENTION POLICY ${rp} ON ${db} DURATION ${v1.retentionPolicy.duration} REPLICATION 1${created ? ' DEFAULT' : ''}`,
-      );
-      notes.push(`created retention policy ${v1.retentionPolicy.name} (${v1.retentionPolicy.duration})`);
+    if (!(await policyExists())) {
+      try {
+        await query(
+          `CREATE RETENTION POLICY ${rp} ON ${db} DURATION ${v1.retentionPolicy.duration} REPLICATION 1${created ? ' DEFAULT' : ''}`,
+        );
+        notes.push(`created retention policy ${v1.retentionPolicy.name} (${v1.retentionPolicy.duration})`);
+      } catch (error) {
+        // Another sink created it between our look and our create ("conflicts with an existing policy").
+        if (!(await policyExists())) throw error;
+      }
     }
     return notes.length ? notes.join(', ') : undefined;
+  };
+
+  // The start-up check and a write that finds the database gone may ask at once: they share one run.
+  let creating: Promise<string | undefined> | undefined;
+  const ensureTarget = () => {
+    creating ??= createTarget().finally(() => {
+      creating = undefined;
+    });
+    return creating;
   };
 
   const writeOnce = async (body: string) => {

@@ -89,6 +89,21 @@ describe('the InfluxDB 1.x writer against a real InfluxDB', () => {
     expect(policies.find((p) => p.name === 'short')).toMatchObject({ default: true });
   });
 
+  it('creates a missing database once when asked at once by one sink and by two', async () => {
+    const racedDb = uniqueName('qsm_v1_race');
+    try {
+      const [a, b] = [writerFor(racedDb), writerFor(racedDb)];
+      // The sink's start-up check and a write that found the database gone, in two sinks at once.
+      const notes = await Promise.all([a.ensureTarget(), a.ensureTarget(), b.ensureTarget()]);
+      expect(notes[0]).toBe(notes[1]);
+      expect(notes.filter((n) => n?.includes('created retention policy short'))).not.toHaveLength(0);
+      const policies = rows(await influxQuery(racedDb, `SHOW RETENTION POLICIES ON "${racedDb}"`));
+      expect(policies.filter((p) => p.name === 'short')).toHaveLength(1);
+    } finally {
+      await dropInfluxDatabase(racedDb);
+    }
+  });
+
   it('reads back every hostile identity exactly in the fields, and as documented in the tags', async () => {
     const sessions = HOSTILE.map(([UserDirectory, UserId], i) => ({
       UserDirectory,
