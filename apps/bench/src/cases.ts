@@ -276,12 +276,17 @@ export async function cycleCase(
 
 /** Successful polls the pollers of a pipeline have counted so far (their /metrics). */
 export async function okPolls(apps: Record<string, { metrics(): Promise<string> }>): Promise<number> {
-  const texts = await Promise.all(
+  const texts = await pollerMetrics(apps);
+  return texts.reduce((n, text) => n + metricValue(text, 'qsm_polls_total', { outcome: 'ok' }), 0);
+}
+
+/** The /metrics text of every poller-N app of a pipeline. */
+export function pollerMetrics(apps: Record<string, { metrics(): Promise<string> }>): Promise<string[]> {
+  return Promise.all(
     Object.entries(apps)
       .filter(([name]) => name.startsWith('poller'))
       .map(([, app]) => app.metrics()),
   );
-  return texts.reduce((n, text) => n + metricValue(text, 'qsm_polls_total', { outcome: 'ok' }), 0);
 }
 
 /** The pollers' CPU milliseconds per successful poll over a window (CPU of every poller-N process). */
@@ -343,11 +348,7 @@ export async function throughputCase(
       const [influx, mqtt, pollers] = await Promise.all([
         pipeline.apps['influx-sink']!.metrics(),
         pipeline.apps['mqtt-sink']!.metrics(),
-        Promise.all(
-          Object.entries(pipeline.apps)
-            .filter(([n]) => n.startsWith('poller'))
-            .map(([, a]) => a.metrics()),
-        ),
+        pollerMetrics(pipeline.apps),
       ]);
       return {
         points: metricValue(influx, 'qsm_influx_points_written_total'),

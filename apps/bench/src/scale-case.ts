@@ -3,7 +3,13 @@ import { metricValue } from '@qsm/prometheus-text';
 import { openQueue, QUEUE, type Queue, queueDepth, schedulerIdFor, watchCompletedJobs } from '@qsm/queues';
 import { cpuDelta, type ProcessStats, services, sleep, statsOf, waitUntil } from '@qsm/testkit';
 import { Redis } from 'ioredis';
-import { type PipelineShape, peakRssOfApps, type RunningPipeline, startPipeline } from './cases.js';
+import {
+  type PipelineShape,
+  peakRssOfApps,
+  pollerMetrics,
+  type RunningPipeline,
+  startPipeline,
+} from './cases.js';
 import { percentile } from './proc-stats.js';
 import { type RedisCounters, readRedisCounters, topCalls } from './redis-counters.js';
 import { measureRedisMemory, type RedisMemoryFigures, watchRedisPeak } from './redis-memory.js';
@@ -244,11 +250,7 @@ export async function scaleCase(
 
 /** The pollers' outcome counters, Redis's counters and every process's CPU, at one moment. */
 async function sample(pipeline: RunningPipeline, connection: Redis) {
-  const texts = await Promise.all(
-    Object.entries(pipeline.apps)
-      .filter(([name]) => name.startsWith('poller'))
-      .map(([, app]) => app.metrics()),
-  );
+  const texts = await pollerMetrics(pipeline.apps);
   const count = (outcome: string) =>
     texts.reduce((n, text) => n + metricValue(text, 'qsm_polls_total', { outcome }), 0);
   const failed = texts.reduce(
